@@ -1,0 +1,5 @@
+"""Allow `python -m promptops`."""
+
+from promptops.cli.main import run
+
+run()
