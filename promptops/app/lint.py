@@ -1,0 +1,57 @@
+"""Use case: validate prompts and suites without calling any model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from promptops.app.plan import EvalOptions, build_plan
+from promptops.core.errors import ConfigError
+from promptops.storage.project import display, find_root, load_config, load_prompt
+
+
+@dataclass
+class LintReport:
+    """What was checked and what is wrong."""
+
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def lint(paths: Sequence[Path]) -> LintReport:
+    """Check every given file (default: all suites and prompts of the project)."""
+    root = find_root()
+    report = LintReport()
+    try:
+        load_config(root)
+    except ConfigError as exc:
+        report.problems.append(exc.message)
+        return report
+    if not paths:
+        paths = sorted((root / "suites").glob("*.y*ml")) + sorted(
+            (root / "prompts").glob("*/prompt.yaml"))
+        if not paths:
+            report.problems.append(f"{display(root)}: no suites/*.yaml or prompts/*/prompt.yaml "
+                                   "found\n  fix: run `promptops init` or pass files to lint")
+    for path in paths:
+        try:
+            report.lines.append(_lint_one(root, path))
+        except ConfigError as exc:
+            report.problems.append(exc.message)
+    return report
+
+
+def _lint_one(root: Path, path: Path) -> str:
+    if path.name == "prompt.yaml" or path.parent.name == "versions":
+        prompt = load_prompt(root, str(path.resolve()))
+        return f"ok  {display(path)}  prompt {prompt.name} ({len(prompt.inputs)} inputs)"
+    plan = build_plan(path, EvalOptions(), connect=False)
+    for model in plan.models:
+        if model.provider.kind == "python":
+            from promptops.providers.factory import build_python_provider
+
+            build_python_provider(model.model_id).check()
+    models = ", ".join(m.spec for m in plan.models)
+    return (f"ok  {display(path)}  suite {plan.suite.name}: {len(plan.cases)} cases, "
+            f"prompt {plan.prompt.name}, models {models}")

@@ -1,0 +1,218 @@
+"""The `promptops` command line: parse, call the app layer, render, map errors to exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from promptops import __version__
+
+EXIT_CODES = """Exit codes: 0 passed · 1 gate failed (thresholds missed, required case failed)
+· 2 usage/config error, found before any model call (message gives file:line)
+· 3 infrastructure: providers unreachable or provider errors above the error budget."""
+
+app = typer.Typer(
+    name="promptops",
+    help="Eval and release tool for LLM prompts.\n\n"
+    "Examples:\n\n"
+    "  promptops eval suites/customer-support-router.yaml\n\n"
+    "  promptops eval suites/customer-support-router.yaml --model anthropic:claude-sonnet-4-5\n\n"
+    "  promptops lint\n\n" + EXIT_CODES,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+cache_app = typer.Typer(help="Inspect or clear the response cache (.promptops/cache.db).",
+                        no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"promptops {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Eval and release tool for LLM prompts."""
+
+
+def fail(exc: BaseException, debug: bool) -> typer.Exit:
+    """Print one clear message (a traceback only with --debug) and return the exit."""
+    from promptops.core.errors import PromptopsError
+
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, PromptopsError):
+        typer.echo(f"error: {exc.message}", err=True)
+        return typer.Exit(exc.exit_code)
+    typer.echo(f"internal error: {type(exc).__name__}: {exc} (re-run with --debug)", err=True)
+    return typer.Exit(70)
+
+
+@app.command("eval")
+def eval_command(
+    suite: Annotated[Path, typer.Argument(help="Suite file, e.g. suites/my-suite.yaml.")],
+    model: Annotated[list[str] | None, typer.Option(
+        "--model", "-m", help="provider:model or alias; repeat for a matrix. "
+        "Overrides the suite's models.")] = None,
+    filter_: Annotated[list[str] | None, typer.Option(
+        "--filter", "-f", help="Run cases whose tag or id matches: `tag:billing`, `id:ref-*`, "
+        "a bare word, or `!word` to exclude. Repeatable (any match).")] = None,
+    sample: Annotated[int | None, typer.Option(help="Run a random sample of N cases.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for --sample.")] = 0,
+    repeats: Annotated[int | None, typer.Option(help="Run each case K times.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
+                                           "response cache.")] = False,
+    refresh: Annotated[bool, typer.Option(help="Call the models again and overwrite the "
+                                          "cached responses.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue the latest unfinished run of this "
+                                         "suite; finished cases are not sent again.")] = False,
+    resume_run: Annotated[str | None, typer.Option(help="Continue this run id instead of the "
+                                                   "latest.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Requests in flight per provider "
+                                                    "(default: promptops.yaml).")] = None,
+    output: Annotated[list[Path] | None, typer.Option(
+        "--output", "-o", help="Also write a report: run.json (record), report.xml (JUnit), "
+        "summary.md (Markdown). Repeatable.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the run record as JSON "
+                                           "instead of the scorecard.")] = False,
+    exit_zero: Annotated[bool, typer.Option(help="Exit 0 whatever the verdict, and say which "
+                                            "code CI would get (for demos).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More tables.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Run a suite against its models and print a scorecard.
+
+    Examples:
+
+      promptops eval suites/customer-support-router.yaml
+
+      promptops eval suites/customer-support-router.yaml -m anthropic:claude-sonnet-4-5 -m openai:gpt-4o-mini
+
+      promptops eval suites/customer-support-router.yaml -f tag:multilingual --sample 5 -o report.xml
+
+    Exit codes: 0 passed, 1 gate failed, 2 bad input (before any model call), 3 provider errors
+    above the suite's error budget.
+    """
+    from promptops.cli.eval_output import run_eval
+
+    try:
+        code = run_eval(
+            suite, models=tuple(model or ()), filters=tuple(filter_ or ()), sample=sample,
+            seed=seed, repeats=repeats, use_cache=not no_cache, refresh=refresh,
+            resume=resume_run or ("latest" if resume else None), concurrency=concurrency,
+            outputs=tuple(output or ()), json_out=json_out, verbose=verbose, quiet=quiet,
+        )
+    except Exception as exc:  # noqa: BLE001 - one error path, mapped to exit codes
+        raise fail(exc, debug) from None
+    if exit_zero and code:
+        typer.echo(f"(a CI run would exit {code}; --exit-zero returned 0)", err=True)
+        code = 0
+    raise typer.Exit(code)
+
+
+@app.command("lint")
+def lint_command(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Suites or prompt files to check (default: every file under suites/ and prompts/).")
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Validate prompts and suites without calling any model.
+
+    Example:  promptops lint   or   promptops lint suites/customer-support-router.yaml
+    """
+    from promptops.app.lint import lint
+
+    try:
+        report = lint(tuple(paths or ()))
+    except Exception as exc:  # noqa: BLE001
+        raise fail(exc, debug) from None
+    for line in report.lines:
+        typer.echo(line)
+    for problem in report.problems:
+        typer.echo(f"error: {problem}", err=True)
+    raise typer.Exit(2 if report.problems else 0)
+
+
+@app.command("init")
+def init_command(
+    folder: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Write into a non-empty folder (never "
+                                        "overwrites existing files).")] = False,
+) -> None:
+    """Scaffold a working project: config, a prompt, a suite with an offline baseline, CI workflow.
+
+    Example:  mkdir my-prompts && cd my-prompts && promptops init && promptops eval suites/sentiment.yaml
+    """
+    from promptops.app.scaffold import scaffold
+
+    try:
+        written = scaffold(folder, force=force)
+    except Exception as exc:  # noqa: BLE001
+        raise fail(exc, False) from None
+    for path in written:
+        typer.echo(f"created {path}")
+    typer.echo("next: promptops eval suites/sentiment.yaml")
+
+
+@cache_app.command("stats")
+def cache_stats(
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show entries, hits and size of the response cache.  Example: promptops cache stats"""
+    import json
+    from dataclasses import asdict
+
+    from promptops.storage.cache import ResponseCache
+    from promptops.storage.project import find_root, state_dir
+
+    cache = ResponseCache(state_dir(find_root()) / "cache.db")
+    stats = cache.stats()
+    cache.close()
+    if json_out:
+        typer.echo(json.dumps(asdict(stats)))
+        return
+    typer.echo(f"{stats.path}: {stats.entries} responses, {stats.hits} hits, "
+               f"{stats.bytes / 1024:.0f} KiB")
+    for model, n in stats.by_model:
+        typer.echo(f"  {model}: {n}")
+
+
+@cache_app.command("clear")
+def cache_clear(
+    older_than_days: Annotated[float | None, typer.Option(help="Only entries older than this.")
+                               ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Say what would be deleted.")] = False,
+) -> None:
+    """Delete cached responses.  Example: promptops cache clear --older-than-days 30"""
+    from promptops.storage.cache import ResponseCache
+    from promptops.storage.project import find_root, state_dir
+
+    cache = ResponseCache(state_dir(find_root()) / "cache.db")
+    if dry_run:
+        typer.echo(f"would delete up to {cache.stats().entries} responses")
+    else:
+        n = cache.clear(older_than_days * 86400 if older_than_days is not None else None)
+        typer.echo(f"deleted {n} responses")
+    cache.close()
+
+
+def run() -> None:
+    """Console-script entry point."""
+    if os.environ.get("NO_COLOR"):
+        os.environ.setdefault("TERM", "dumb")
+    app()
