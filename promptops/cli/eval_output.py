@@ -76,8 +76,6 @@ def run_eval(
 
 
 def _write_outputs(outputs: Sequence[Path], result: EvalResult, console: Console | None) -> None:
-    from promptops.report.markdown import append_step_summary, render_markdown
-
     markdown: str | None = None
     for out in outputs:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -90,11 +88,15 @@ def _write_outputs(outputs: Sequence[Path], result: EvalResult, console: Console
             out.write_text(render_junit(result.meta, result.scorecard, result.runs),
                            encoding="utf-8")
         else:
+            from promptops.report.markdown import render_markdown
+
             markdown = render_markdown(result.meta, result.scorecard)
             out.write_text(markdown, encoding="utf-8")
         if console is not None:
             console.print(f"[dim]wrote {REPORT_SUFFIXES[suffix]}: {out}[/dim]")
     if os.environ.get("GITHUB_STEP_SUMMARY"):
+        from promptops.report.markdown import append_step_summary, render_markdown
+
         append_step_summary(markdown or render_markdown(result.meta, result.scorecard),
                             os.environ)
 

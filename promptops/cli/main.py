@@ -158,7 +158,7 @@ def init_command(
 
     Example:  mkdir my-prompts && cd my-prompts && promptops init && promptops eval suites/sentiment.yaml
     """
-    from promptops.app.scaffold import scaffold
+    from promptops.app.init_project import scaffold
 
     try:
         written = scaffold(folder, force=force)
