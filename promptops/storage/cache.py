@@ -58,9 +58,13 @@ class ResponseCache:
         self._db.execute("PRAGMA synchronous=NORMAL")  # survives a killed process, cheap commits
         self._db.executescript(_SCHEMA)
         self._pending_hits: list[str] = []
+        self._pending_puts: dict[str, tuple[str, float, str, str, str]] = {}
 
     def get(self, key: str) -> Completion | None:
         """Return the cached completion for a key, if any."""
+        pending = self._pending_puts.get(key)
+        if pending is not None:
+            return completion_from_json(pending[4])
         row = self._db.execute("SELECT completion FROM responses WHERE key=?", (key,)).fetchone()
         if row is None:
             return None
@@ -68,12 +72,11 @@ class ResponseCache:
         return completion_from_json(row[0])
 
     def put(self, key: str, provider: str, model: str, completion: Completion) -> None:
-        """Store (or replace) a completion."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO responses(key, created, provider, model, completion, hits) "
-            "VALUES (?, ?, ?, ?, ?, 0)",
-            (key, time.time(), provider, model, completion_to_json(completion)),
-        )
+        """Store (or replace) a completion; written in batches (the journal covers a crash)."""
+        self._pending_puts[key] = (key, time.time(), provider, model,
+                                   completion_to_json(completion))
+        if len(self._pending_puts) >= 200:
+            self.flush()
 
     def stats(self) -> CacheStats:
         """Entries, hits and size on disk."""
@@ -96,11 +99,18 @@ class ResponseCache:
         return int(cur.rowcount)
 
     def flush(self) -> None:
-        """Write the hit counters (batched: a hit should not cost a write)."""
-        if self._pending_hits:
+        """Write pending entries and hit counters in one transaction."""
+        if not (self._pending_hits or self._pending_puts):
+            return
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO responses(key, created, provider, model, completion, hits)"
+                " VALUES (?, ?, ?, ?, ?, 0)", list(self._pending_puts.values()))
             self._db.executemany("UPDATE responses SET hits = hits + 1 WHERE key=?",
                                  [(k,) for k in self._pending_hits])
-            self._pending_hits.clear()
+        self._pending_puts.clear()
+        self._pending_hits.clear()
 
     def close(self) -> None:
         """Flush and close."""
