@@ -6,14 +6,13 @@ import json
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
-
-from jsonschema.exceptions import SchemaError, best_match
-from jsonschema.protocols import Validator as SchemaValidator
-from jsonschema.validators import validator_for
+from typing import TYPE_CHECKING, Any
 
 from promptops.core.models import Criterion, Observation
 from promptops.core.scorers.base import ScorerSpec, Verdict
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator as SchemaValidator
+
 from promptops.core.scorers.normalize import (
     MISSING,
     check_choice,
@@ -112,6 +111,8 @@ def _dump(value: Any) -> str:
 @lru_cache(maxsize=256)
 def _validator_from_canonical(canonical: str) -> SchemaValidator:
     schema = json.loads(canonical)
+    from jsonschema.validators import validator_for  # lazy: only suites that use schemas pay
+
     cls = validator_for(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
@@ -154,6 +155,9 @@ def _validate(options: Mapping[str, Any], reference: Any, where: str) -> None:
                 fix="write the JSON Schema inline as a YAML mapping",
             )
         try:
+            from jsonschema.exceptions import SchemaError
+            from jsonschema.validators import validator_for
+
             validator_for(schema).check_schema(dict(schema))
         except SchemaError as exc:
             raise config_error(
@@ -189,6 +193,8 @@ def _score(criterion: Criterion, reference: Any, obs: Observation) -> Verdict:
         return 0.0, error
     schema = opts.get("schema")
     if schema is not None:
+        from jsonschema.exceptions import best_match
+
         err = best_match(_schema_validator(schema).iter_errors(doc))
         if err is not None:
             return 0.0, f"schema: {cut(err.message, 100)} at {err.json_path}"
