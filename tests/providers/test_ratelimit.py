@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import itertools
 
 import pytest
 
@@ -25,8 +26,10 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
-def limiter(clock: FakeClock, rpm: int | None, tpm: int | None = None, **kw: float) -> RateLimiter:
-    return RateLimiter(rpm, tpm, clock=clock, sleep=clock.sleep, **kw)  # type: ignore[arg-type]
+def limiter(
+    clock: FakeClock, rpm: int | None, tpm: int | None = None, burst: float | None = None
+) -> RateLimiter:
+    return RateLimiter(rpm, tpm, clock=clock, sleep=clock.sleep, burst=burst)
 
 
 def acquire_times(lim: RateLimiter, clock: FakeClock, n: int, tokens: int = 0) -> list[float]:
@@ -60,7 +63,7 @@ def test_rpm_600_spreads_requests_at_10_per_second_after_a_small_burst() -> None
     clock = FakeClock()
     times = acquire_times(limiter(clock, 600), clock, 100)
     assert times[:10] == [0.0] * 10  # burst allowance = rpm/60
-    gaps = [b - a for a, b in zip(times[10:], times[11:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times[10:])]
     assert all(g == pytest.approx(0.1) for g in gaps)
     assert times[-1] == pytest.approx(9.0)
     assert max_in_window(times, 1.0) <= 20
@@ -71,8 +74,7 @@ def test_sliding_window_server_would_see_no_429() -> None:
     # A server allowing `rpm` per rolling 60 s must never be exceeded, whatever the burst.
     for rpm, burst in ((120, None), (60, 60.0), (10, 10.0)):
         clock = FakeClock()
-        kw = {} if burst is None else {"burst": burst}
-        times = acquire_times(limiter(clock, rpm, **kw), clock, rpm * 5)
+        times = acquire_times(limiter(clock, rpm, burst=burst), clock, rpm * 5)
         assert max_in_window(times, 60.0) <= rpm, (rpm, burst)
         # ...while still running close to the allowed rate.
         assert times[-1] <= 60.0 * 5 + 1.0

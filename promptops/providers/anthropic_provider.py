@@ -1,0 +1,152 @@
+"""Anthropic Messages API adapter (one attempt per call; the SDK's own retries are off)."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from promptops.core.config import ProviderConfig
+from promptops.core.errors import ProviderError
+from promptops.core.models import Completion, ModelRequest, ToolCall, Usage
+from promptops.providers.sdk_errors import scrub, to_provider_error
+
+DEFAULT_MAX_TOKENS = 1024  # the Messages API requires max_tokens
+# anthropic 2.x `messages.create()` has no temperature/top_p/top_k kwargs: they go in extra_body.
+_SAMPLING_KEYS = ("temperature", "top_p", "top_k")
+# Other Messages API body fields a suite may set; OpenAI-only params (seed, ...) are dropped.
+_PASSTHROUGH_KEYS = ("metadata", "thinking", "tool_choice", "service_tier")
+
+
+def anthropic_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """Convert a neutral or OpenAI-style tool definition to the Messages API shape."""
+    function = tool.get("function")
+    if tool.get("type") == "function" and isinstance(function, Mapping):
+        tool = function
+    elif "input_schema" in tool or "type" in tool:
+        return dict(tool)  # already Anthropic-shaped (or a server tool such as web_search)
+    out: dict[str, Any] = {
+        "name": tool["name"],
+        "input_schema": tool.get("parameters") or {"type": "object", "properties": {}},
+    }
+    if tool.get("description"):
+        out["description"] = tool["description"]
+    return out
+
+
+def build_anthropic_kwargs(request: ModelRequest, timeout_s: float) -> dict[str, Any]:
+    """The keyword arguments for `messages.create()` for one request."""
+    params = dict(request.params)
+    system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+    messages = [
+        {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
+    ]
+    max_tokens = params.get("max_tokens", params.get("max_completion_tokens"))
+    kwargs: dict[str, Any] = {
+        "model": request.model,
+        "max_tokens": int(max_tokens) if max_tokens is not None else DEFAULT_MAX_TOKENS,
+        "messages": messages,
+        "timeout": timeout_s,
+    }
+    if system:
+        kwargs["system"] = system
+    stop = params.get("stop_sequences", params.get("stop"))
+    if stop is not None:
+        kwargs["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+    if request.tools:
+        kwargs["tools"] = [anthropic_tool(t) for t in request.tools]
+    keys = (*_SAMPLING_KEYS, *_PASSTHROUGH_KEYS)
+    extra = {k: params[k] for k in keys if params.get(k) is not None}
+    if extra:
+        kwargs["extra_body"] = extra
+    return kwargs
+
+
+def parse_anthropic_message(resp: Any, latency_ms: float) -> Completion:
+    """Build a Completion from a `Message`; input tokens are made inclusive of cache tokens."""
+    text = "".join(b.text for b in resp.content if b.type == "text")
+    tool_calls = tuple(
+        ToolCall(name=b.name, arguments=dict(b.input or {}))
+        for b in resp.content
+        if b.type == "tool_use"
+    )
+    u = resp.usage
+    cache_read = int(getattr(u, "cache_read_input_tokens", None) or 0)
+    cache_write = int(getattr(u, "cache_creation_input_tokens", None) or 0)
+    raw_in = getattr(u, "input_tokens", None)
+    raw_out = getattr(u, "output_tokens", None)
+    usage = Usage(
+        input_tokens=None if raw_in is None else int(raw_in) + cache_read + cache_write,
+        output_tokens=None if raw_out is None else int(raw_out),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+    )
+    return Completion(
+        text=text,
+        usage=usage,
+        served_model=resp.model,
+        finish_reason=resp.stop_reason,
+        latency_ms=latency_ms,
+        request_id=getattr(resp, "_request_id", None),
+        tool_calls=tool_calls,
+    )
+
+
+class AnthropicProvider:
+    """Provider for the Anthropic Messages API; the SDK client is built on first use."""
+
+    def __init__(self, config: ProviderConfig, api_key: str) -> None:
+        self.name = config.name
+        self.kind = "anthropic"
+        self.config = config
+        self._api_key = api_key
+        self._client: Any = None
+
+    def __repr__(self) -> str:
+        return f"AnthropicProvider(name={self.name!r}, base_url={self.config.base_url!r})"
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            import anthropic  # lazy: importing the SDK costs seconds
+
+            kwargs: dict[str, Any] = {
+                "api_key": self._api_key,
+                "base_url": self.config.base_url,
+                "max_retries": 0,  # call_with_retries is the only retry loop
+                "timeout": self.config.timeout_s,
+            }
+            # anthropic >= 2 emits its own OTel spans; ours would duplicate them.
+            if "open_telemetry" in inspect.signature(anthropic.AsyncAnthropic).parameters:
+                kwargs["open_telemetry"] = False
+            self._client = anthropic.AsyncAnthropic(**kwargs)
+        return self._client
+
+    async def complete(self, request: ModelRequest, *, timeout_s: float) -> Completion:
+        """Make one Messages API call."""
+        client = self._get_client()
+        kwargs = build_anthropic_kwargs(request, timeout_s)
+        start = time.perf_counter()
+        try:
+            resp = await client.messages.create(**kwargs)
+        except Exception as exc:
+            # `from None`: the SDK exception holds the request, and so the key header.
+            raise to_provider_error(
+                exc, self.name, key_env=self.config.api_key_env, secrets=(self._api_key,)
+            ) from None
+        latency_ms = (time.perf_counter() - start) * 1000.0
+        try:
+            return parse_anthropic_message(resp, latency_ms)
+        except Exception as exc:
+            detail = scrub(f"{type(exc).__name__}: {exc}", (self._api_key,))[:200]
+            raise ProviderError(
+                f"{self.name}: malformed Messages response ({detail})",
+                kind="malformed",
+                retryable=True,
+            ) from None
+
+    async def aclose(self) -> None:
+        """Close the SDK client's connections."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
