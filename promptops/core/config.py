@@ -25,6 +25,7 @@ class ProviderConfig:
     tpm: int | None = None
     timeout_s: float = 60.0
     max_attempts: int = 6
+    transport: str = "auto"  # openai kinds: sdk | http (aiohttp); auto = http for compatible
     where: str = ""
 
 
@@ -76,7 +77,9 @@ BUILTIN_KINDS = ("anthropic", "openai", "python")
 DEFAULT_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 _PROVIDER_KEYS = {
     "kind", "base_url", "api_key_env", "concurrency", "rpm", "tpm", "timeout", "max_attempts",
+    "transport",
 }
+TRANSPORTS = ("auto", "sdk", "http")
 _TOP_KEYS = {"providers", "models", "prices", "defaults", "environments", "gate", "judge"}
 _DEFAULT_KEYS = {"concurrency", "timeout", "judge"}
 
@@ -173,8 +176,19 @@ def _parse_provider(
             fix="write `api_key_env: MY_PROVIDER_KEY` and export MY_PROVIDER_KEY",
         )
 
+    transport = spec.get("transport", "auto")
+    if transport not in TRANSPORTS or (transport == "http" and kind == "anthropic"):
+        raise ConfigError(
+            f"provider {name!r} has transport {transport!r}",
+            where=where_of(spec, "transport", path),
+            why="openai and openai-compatible take sdk or http; anthropic always uses its SDK",
+            fix="remove `transport:` or set it to sdk",
+        )
+
     def num(key: str, integer: bool, minimum: float, default: Any) -> Any:
-        return _number(spec, key, path, integer=integer, minimum=minimum) if key in spec else default
+        if key not in spec:
+            return default
+        return _number(spec, key, path, integer=integer, minimum=minimum)
 
     return ProviderConfig(
         name=name,
@@ -186,6 +200,7 @@ def _parse_provider(
         tpm=num("tpm", True, 1, None),
         timeout_s=float(num("timeout", False, 0.001, timeout)),
         max_attempts=num("max_attempts", True, 1, 6),
+        transport=str(transport),
         where=where,
     )
 

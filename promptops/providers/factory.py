@@ -31,9 +31,8 @@ def build_python_provider(target: str) -> PythonProvider:
 
 def _api_key(config: ProviderConfig, env: Mapping[str, str]) -> str:
     key_env = config.api_key_env or DEFAULT_KEY_ENV.get(config.kind)
-    if config.kind == "openai-compatible":
-        value = env.get(key_env, "") if key_env else ""
-        return value or PLACEHOLDER_KEY
+    if config.kind == "openai-compatible" and not config.api_key_env:
+        return PLACEHOLDER_KEY  # no key named: local servers ignore it
     if not key_env:
         raise ConfigError(
             f"provider {config.name!r} ({config.kind}) has no api_key_env",
@@ -53,6 +52,13 @@ def _api_key(config: ProviderConfig, env: Mapping[str, str]) -> str:
     return value.strip()
 
 
+def use_http_transport(config: ProviderConfig) -> bool:
+    """OpenAI-compatible servers default to the lean aiohttp transport; openai to the SDK."""
+    if config.transport == "auto":
+        return config.kind == "openai-compatible"
+    return config.transport == "http"
+
+
 def build_provider(config: ProviderConfig, env: Mapping[str, str]) -> Provider:
     """Build the provider for a config; SDK clients are created lazily on first call."""
     if config.kind == "anthropic":
@@ -60,6 +66,10 @@ def build_provider(config: ProviderConfig, env: Mapping[str, str]) -> Provider:
 
         return AnthropicProvider(config, _api_key(config, env))
     if config.kind in ("openai", "openai-compatible"):
+        if use_http_transport(config):
+            from promptops.providers.openai_http import OpenAIHttpProvider
+
+            return OpenAIHttpProvider(config, _api_key(config, env))
         from promptops.providers.openai_provider import OpenAIProvider
 
         return OpenAIProvider(config, _api_key(config, env))

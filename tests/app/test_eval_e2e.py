@@ -231,7 +231,11 @@ def test_init_then_lint_and_eval(tmp_path: Path, monkeypatch) -> None:
 
     from promptops.cli.main import app
 
+    import sys
+
     monkeypatch.chdir(tmp_path)
+    for name in [m for m in sys.modules if m == "baselines" or m.startswith("baselines.")]:
+        monkeypatch.delitem(sys.modules, name)  # the repo's own example package shares the name
     runner = CliRunner()
     assert runner.invoke(app, ["init"]).exit_code == 0
     assert (tmp_path / ".github/workflows/promptops.yml").is_file()

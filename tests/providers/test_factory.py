@@ -13,6 +13,7 @@ from promptops.providers.factory import (
     build_python_provider,
     split_model_spec,
 )
+from promptops.providers.openai_http import OpenAIHttpProvider
 from promptops.providers.openai_provider import OpenAIProvider
 from promptops.providers.python_provider import PythonProvider
 
@@ -65,11 +66,23 @@ def test_missing_key_is_a_config_error_naming_only_the_variable() -> None:
 def test_openai_compatible_uses_placeholder_key() -> None:
     cfg = ProviderConfig("ollama", "openai-compatible", base_url="http://127.0.0.1:11434/v1")
     prov = build_provider(cfg, {})
-    assert isinstance(prov, OpenAIProvider) and prov._api_key == PLACEHOLDER_KEY
+    assert isinstance(prov, OpenAIHttpProvider) and prov._api_key == PLACEHOLDER_KEY
     assert prov.kind == "openai-compatible"
     cfg2 = ProviderConfig("vllm", "openai-compatible", base_url="http://x/v1", api_key_env="VK")
     prov2 = build_provider(cfg2, {"VK": "real"})
-    assert isinstance(prov2, OpenAIProvider) and prov2._api_key == "real"
+    assert isinstance(prov2, OpenAIHttpProvider) and prov2._api_key == "real"
+    # a key variable that is named but unset is an error, not a silent placeholder
+    with pytest.raises(ConfigError, match="VK is not set"):
+        build_provider(cfg2, {})
+
+
+def test_transport_choice() -> None:
+    compat = ProviderConfig("v", "openai-compatible", base_url="http://x/v1", transport="sdk")
+    assert isinstance(build_provider(compat, {}), OpenAIProvider)
+    oai = ProviderConfig("openai", "openai", api_key_env="OPENAI_API_KEY")
+    assert isinstance(build_provider(oai, {"OPENAI_API_KEY": "k"}), OpenAIProvider)
+    oai_http = ProviderConfig("openai", "openai", api_key_env="OPENAI_API_KEY", transport="http")
+    assert isinstance(build_provider(oai_http, {"OPENAI_API_KEY": "k"}), OpenAIHttpProvider)
 
 
 def test_unknown_kind() -> None:

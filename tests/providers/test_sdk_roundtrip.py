@@ -12,6 +12,7 @@ from promptops.core.config import ProviderConfig
 from promptops.core.errors import ProviderError
 from promptops.core.models import Completion, Message, ModelRequest, ToolCall
 from promptops.providers.anthropic_provider import AnthropicProvider
+from promptops.providers.openai_http import OpenAIHttpProvider
 from promptops.providers.openai_provider import OpenAIProvider
 from promptops.providers.retry import RetryPolicy, call_with_retries
 from promptops.testing import FakeReply, FakeServer, Fault
@@ -24,7 +25,9 @@ TOOL = {
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
 }
 
-Provider = AnthropicProvider | OpenAIProvider
+Provider = AnthropicProvider | OpenAIProvider | OpenAIHttpProvider
+# "http" = an openai-compatible provider on the aiohttp transport (no SDK); same wire, same rules.
+KINDS = ["anthropic", "openai", "http"]
 
 
 @pytest.fixture
@@ -38,6 +41,10 @@ def make(srv: FakeServer, kind: str, timeout_s: float = 5.0) -> Provider:
         cfg = ProviderConfig("anthropic", "anthropic", base_url=srv.anthropic_base_url,
                              api_key_env="ANTHROPIC_API_KEY", timeout_s=timeout_s)
         return AnthropicProvider(cfg, KEY)
+    if kind == "http":
+        cfg = ProviderConfig("compat", "openai-compatible", base_url=srv.openai_base_url,
+                             api_key_env="COMPAT_API_KEY", timeout_s=timeout_s)
+        return OpenAIHttpProvider(cfg, KEY)
     cfg = ProviderConfig(kind, kind, base_url=srv.openai_base_url,
                          api_key_env="OPENAI_API_KEY", timeout_s=timeout_s)
     return OpenAIProvider(cfg, KEY)
@@ -137,13 +144,14 @@ def test_openai_round_trip_usage_and_params(srv: FakeServer) -> None:
     assert seen.headers["authorization"] == f"Bearer {KEY}"
 
 
-def test_openai_compatible_mapping_and_tools(srv: FakeServer) -> None:
+@pytest.mark.parametrize("kind", ["openai-compatible", "http"])
+def test_openai_compatible_mapping_and_tools(srv: FakeServer, kind: str) -> None:
     srv.responder = lambda req: FakeReply(
         tool_calls=[{"name": "get_weather", "arguments": {"city": "Oslo"}}])
     req = ModelRequest(model="llama3", messages=(Message("user", "weather?"),),
                        params={"max_tokens": 40, "top_k": 3}, output_format="json",
                        tools=(TOOL,))
-    out = complete(make(srv, "openai-compatible"), req)
+    out = complete(make(srv, kind), req)
     assert out.tool_calls == (ToolCall("get_weather", {"city": "Oslo"}),)
     assert out.finish_reason == "tool_calls"
     body = srv.requests[0].body
@@ -152,7 +160,7 @@ def test_openai_compatible_mapping_and_tools(srv: FakeServer) -> None:
     assert body["tools"][0] == {"type": "function", "function": TOOL}
 
 
-@pytest.mark.parametrize("kind", ["anthropic", "openai"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_status_faults_are_classified(srv: FakeServer, kind: str) -> None:
     srv.script(Fault.status(429, retry_after=0.05), Fault.status(500), Fault.status(529),
                Fault.status(429, retry_after_ms=250), Fault.status(404))
@@ -165,7 +173,7 @@ def test_status_faults_are_classified(srv: FakeServer, kind: str) -> None:
     assert len(srv.requests) == 5  # the SDK made no retries of its own
 
 
-@pytest.mark.parametrize("kind", ["anthropic", "openai"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_transport_faults_are_classified(srv: FakeServer, kind: str) -> None:
     srv.script(Fault.timeout(2.0), Fault.garbage(), Fault.disconnect())
     assert fail(make(srv, kind), request(), timeout_s=0.3).kind == "timeout"
@@ -175,7 +183,7 @@ def test_transport_faults_are_classified(srv: FakeServer, kind: str) -> None:
     assert len(srv.requests) == 3
 
 
-@pytest.mark.parametrize("kind", ["anthropic", "openai"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_retry_loop_rides_out_a_storm(srv: FakeServer, kind: str) -> None:
     srv.script(Fault.status(429, retry_after=0.05), Fault.status(500), Fault.status(529))
     srv.responder = lambda req: "calm"
@@ -191,7 +199,7 @@ def test_retry_loop_rides_out_a_storm(srv: FakeServer, kind: str) -> None:
     assert len(srv.requests) == 4
 
 
-@pytest.mark.parametrize("kind", ["anthropic", "openai"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_401_raises_auth_at_once_without_the_key(srv: FakeServer, kind: str) -> None:
     srv.script(Fault.status(401, body=f"invalid x-api-key {KEY}"))
     sleeps: list[float] = []
@@ -207,3 +215,17 @@ def test_401_raises_auth_at_once_without_the_key(srv: FakeServer, kind: str) -> 
     assert KEY not in str(err) and "TOPSECRET" not in str(err)
     assert err.fix is not None and "_API_KEY" in err.fix
     assert sleeps == [] and len(srv.requests) == 1
+
+
+def test_http_transport_usage_and_request_id(srv: FakeServer) -> None:
+    srv.responder = lambda req: CACHED_REPLY
+    req = ModelRequest(model="llama3", messages=(Message("user", "Say hi"),),
+                       params={"temperature": 0, "max_tokens": 5})
+    out = complete(make(srv, "http"), req)
+    assert out.text == "hi there" and out.served_model == "served-2025"
+    assert (out.usage.input_tokens, out.usage.output_tokens, out.usage.cache_read_tokens) == (
+        100, 7, 30)
+    assert out.request_id and out.finish_reason == "stop"
+    body = srv.requests[0].body
+    assert body["temperature"] == 0 and body["max_tokens"] == 5
+    assert srv.requests[0].headers["authorization"] == f"Bearer {KEY}"
