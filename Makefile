@@ -25,8 +25,10 @@ install: $(BIN)/promptops
 demo: $(BIN)/promptops
 	$(BIN)/promptops eval suites/customer-support-router.yaml --exit-zero
 
-## Install the dev environment and run every test (what CI runs).
+## Install the dev environment; lint, type-check and run every test (what CI runs).
 test: $(STAMP)
+	$(BIN)/ruff check promptops tests baselines bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

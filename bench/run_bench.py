@@ -99,7 +99,9 @@ def median(samples: list[dict[str, float]], key: str) -> float:
     return statistics.median(s[key] for s in samples)
 
 
-def bench_throughput(cases: int, runs: int, kind: str, latency: float, conc: int) -> dict[str, float]:
+def bench_throughput(
+    cases: int, runs: int, kind: str, latency: float, conc: int
+) -> dict[str, float]:
     """Uncached runs: wall, CPU, and CPU per case net of start-up (a 1-case run)."""
     with fake_server(latency) as srv, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -151,7 +153,8 @@ def main() -> int:
                     help="skip a part: sdk, latency, rpm, cached, help")
     a = ap.parse_args()
     n = a.cases
-    print(f"promptops bench · {n} cases · median of {a.runs} runs · python {sys.version.split()[0]}")
+    version = sys.version.split()[0]
+    print(f"promptops bench · {n} cases · median of {a.runs} runs · python {version}")
     r = bench_throughput(n, a.runs, "openai-compatible", 0, 64)
     print(f"0 ms latency, openai-compatible, 64 in flight: wall {r['wall']:.2f} s "
           f"(run {r['run_s']:.2f} s + start-up), CPU {r['cpu']:.2f} s, "

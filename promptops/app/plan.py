@@ -129,7 +129,8 @@ def build_plan(suite_path: Path, options: EvalOptions, env: Mapping[str, str] | 
     specs = options.models or suite.models or ((prompt.model,) if prompt.model else ())
     if not specs:
         raise ConfigError("no model to evaluate", where=suite.path,
-                          fix="pass --model, or set `models:` in the suite or `model:` in the prompt")
+                          fix="pass --model, or set `models:` in the suite or `model:` in "
+                          "the prompt")
     models = tuple(resolve_model(s, config, suite.path) for s in dict.fromkeys(specs))
     cases = select_cases(suite.cases, options.filters, options.sample, options.seed)
     repeats = options.repeats or suite.repeats

@@ -100,9 +100,11 @@ def eval_command(
 
       promptops eval suites/customer-support-router.yaml
 
-      promptops eval suites/customer-support-router.yaml -m anthropic:claude-sonnet-4-5 -m openai:gpt-4o-mini
+      promptops eval suites/customer-support-router.yaml -m anthropic:claude-sonnet-4-5
 
-      promptops eval suites/customer-support-router.yaml -f tag:multilingual --sample 5 -o report.xml
+      promptops eval suites/customer-support-router.yaml -m keyword-baseline -m openai:gpt-4o-mini
+
+      promptops eval suites/customer-support-router.yaml -f tag:multilingual -o report.xml
 
     Exit codes: 0 passed, 1 gate failed, 2 bad input (before any model call), 3 provider errors
     above the suite's error budget.
@@ -116,7 +118,7 @@ def eval_command(
             resume=resume_run or ("latest" if resume else None), concurrency=concurrency,
             outputs=tuple(output or ()), json_out=json_out, verbose=verbose, quiet=quiet,
         )
-    except Exception as exc:  # noqa: BLE001 - one error path, mapped to exit codes
+    except Exception as exc:
         raise fail(exc, debug) from None
     if exit_zero and code:
         typer.echo(f"(a CI run would exit {code}; --exit-zero returned 0)", err=True)
@@ -139,7 +141,7 @@ def lint_command(
 
     try:
         report = lint(tuple(paths or ()))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise fail(exc, debug) from None
     for line in report.lines:
         typer.echo(line)
@@ -156,13 +158,14 @@ def init_command(
 ) -> None:
     """Scaffold a working project: config, a prompt, a suite with an offline baseline, CI workflow.
 
-    Example:  mkdir my-prompts && cd my-prompts && promptops init && promptops eval suites/sentiment.yaml
+    Example:  mkdir my-prompts && cd my-prompts && promptops init
+              && promptops eval suites/sentiment.yaml
     """
     from promptops.app.init_project import scaffold
 
     try:
         written = scaffold(folder, force=force)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise fail(exc, False) from None
     for path in written:
         typer.echo(f"created {path}")

@@ -1,4 +1,4 @@
-"""Aggregate case runs into a scorecard: per model, criterion and tag, checked against thresholds."""
+"""Aggregate case runs into a scorecard per model, criterion and tag; check the thresholds."""
 
 from __future__ import annotations
 

@@ -37,7 +37,8 @@ def _unknown_keys(raw: Mapping[str, Any], allowed: set[str], what: str, where: s
     for key in raw:
         if key not in allowed:
             raise _err(f"unknown key {key!r} in {what}", where_of(raw, key, where),
-                       "fix the spelling or remove it", why=f"allowed: {', '.join(sorted(allowed))}")
+                       "fix the spelling or remove it",
+                       why=f"allowed: {', '.join(sorted(allowed))}")
 
 
 def _fraction(raw: Mapping[str, Any], key: str, where: str, *, upper: float | None = 1.0) -> float:
@@ -201,7 +202,8 @@ def parse_suite(data: Any, path: str, load_cases: CaseLoader) -> Suite:
         case = parse_case(row, where, default_criteria, default_threshold, default_tags)
         if case.id in seen:
             raise _err(f"duplicate case id {case.id!r}", case.where,
-                       "case ids must be unique within a suite", why=f"first used at {seen[case.id]}")
+                       "case ids must be unique within a suite",
+                       why=f"first used at {seen[case.id]}")
         seen[case.id] = case.where
         cases.append(case)
     thresholds = parse_thresholds(raw.get("thresholds"), where_of(raw, "thresholds", path))

@@ -81,12 +81,14 @@ class ResponseCache:
     def stats(self) -> CacheStats:
         """Entries, hits and size on disk."""
         self.flush()
-        n, hits = self._db.execute("SELECT COUNT(*), COALESCE(SUM(hits),0) FROM responses").fetchone()
+        n, hits = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(hits), 0) FROM responses").fetchone()
         rows = self._db.execute(
             "SELECT provider || ':' || model, COUNT(*) FROM responses GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
-        return CacheStats(str(self.path), int(n), int(hits), size, tuple((r[0], r[1]) for r in rows))
+        by_model = tuple((r[0], r[1]) for r in rows)
+        return CacheStats(str(self.path), int(n), int(hits), size, by_model)
 
     def clear(self, older_than_s: float | None = None) -> int:
         """Delete entries (all, or older than N seconds); return how many."""

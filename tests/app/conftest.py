@@ -30,11 +30,12 @@ messages:
 
 def suite_yaml(n: int = 6, models: str = "[fake:gpt-fake]", extra: str = "") -> str:
     """A suite of n cases: even ids expect billing, odd ids expect tech."""
-    cases = "\n".join(
-        f"  - {{id: c{i}, input: {{ticket: 'ticket number {i} {'invoice' if i % 2 == 0 else 'crash'}'}}, "
-        f"expected: {'billing' if i % 2 == 0 else 'tech'}, tags: [{'billing' if i % 2 == 0 else 'tech'}]}}"
-        for i in range(n)
-    )
+    rows = []
+    for i in range(n):
+        word, label = ("invoice", "billing") if i % 2 == 0 else ("crash", "tech")
+        rows.append(f"  - {{id: c{i}, input: {{ticket: 'ticket number {i} {word}'}}, "
+                    f"expected: {label}, tags: [{label}]}}")
+    cases = "\n".join(rows)
     return textwrap.dedent(f"""\
         suite: router
         prompt: router

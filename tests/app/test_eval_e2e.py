@@ -227,11 +227,11 @@ def test_exit_zero_reports_ci_code(project: Project) -> None:
 
 
 def test_init_then_lint_and_eval(tmp_path: Path, monkeypatch) -> None:
+    import sys
+
     from typer.testing import CliRunner
 
     from promptops.cli.main import app
-
-    import sys
 
     monkeypatch.chdir(tmp_path)
     for name in [m for m in sys.modules if m == "baselines" or m.startswith("baselines.")]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from promptops.core.models import Criterion, Observation
 from promptops.core.scorers.base import ScorerSpec, Verdict
+
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator as SchemaValidator
 
