@@ -25,10 +25,9 @@ def _walk(node: Traversable, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[s
     return out
 
 
-def scaffold(folder: Path, *, force: bool = False) -> list[Path]:
+def scaffold(folder: Path, *, force: bool = False, dry_run: bool = False) -> list[Path]:
     """Write the starter project into `folder`; never overwrite a file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    existing = [p for p in folder.iterdir() if p.name not in (".git",)]
+    existing = [p for p in folder.iterdir() if p.name != ".git"] if folder.is_dir() else []
     if existing and not force:
         raise ConfigError(
             f"{folder} is not empty", why="init never overwrites your files",
@@ -40,7 +39,9 @@ def scaffold(folder: Path, *, force: bool = False) -> list[Path]:
         target = folder.joinpath(*parts)
         if target.exists():
             continue
+        written.append(target)
+        if dry_run:
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-        written.append(target)
     return written

@@ -131,9 +131,10 @@ def lint_command(
     paths: Annotated[list[Path] | None, typer.Argument(
         help="Suites or prompt files to check (default: every file under suites/ and prompts/).")
     ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
 ) -> None:
-    """Validate prompts and suites without calling any model.
+    """Validate prompts and suites without calling any model (exit 2 on any problem).
 
     Example:  promptops lint   or   promptops lint suites/customer-support-router.yaml
     """
@@ -143,6 +144,11 @@ def lint_command(
         report = lint(tuple(paths or ()))
     except Exception as exc:
         raise fail(exc, debug) from None
+    if json_out:
+        import json
+
+        typer.echo(json.dumps({"ok": report.lines, "problems": report.problems}, indent=1))
+        raise typer.Exit(2 if report.problems else 0)
     for line in report.lines:
         typer.echo(line)
     for problem in report.problems:
@@ -155,6 +161,7 @@ def init_command(
     folder: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
     force: Annotated[bool, typer.Option(help="Write into a non-empty folder (never "
                                         "overwrites existing files).")] = False,
+    dry_run: Annotated[bool, typer.Option(help="List the files without writing them.")] = False,
 ) -> None:
     """Scaffold a working project: config, a prompt, a suite with an offline baseline, CI workflow.
 
@@ -164,12 +171,13 @@ def init_command(
     from promptops.app.init_project import scaffold
 
     try:
-        written = scaffold(folder, force=force)
+        written = scaffold(folder, force=force, dry_run=dry_run)
     except Exception as exc:
         raise fail(exc, False) from None
     for path in written:
-        typer.echo(f"created {path}")
-    typer.echo("next: promptops eval suites/sentiment.yaml")
+        typer.echo(f"{'would create' if dry_run else 'created'} {path}")
+    if not dry_run:
+        typer.echo("next: promptops eval suites/sentiment.yaml")
 
 
 @cache_app.command("stats")

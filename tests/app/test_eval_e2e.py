@@ -243,3 +243,29 @@ def test_init_then_lint_and_eval(tmp_path: Path, monkeypatch) -> None:
     result = runner.invoke(app, ["eval", "suites/sentiment.yaml"])
     assert result.exit_code in (0, 1) and "sentiment" in result.output
     assert runner.invoke(app, ["init"]).exit_code == 2  # not empty any more
+
+
+def test_no_config_file_at_all(tmp_path: Path, monkeypatch) -> None:
+    """Without promptops.yaml, python: models work and built-in providers are known."""
+    from typer.testing import CliRunner
+
+    from promptops.cli.main import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "prompts/echo").mkdir(parents=True)
+    (tmp_path / "prompts/echo/prompt.yaml").write_text(
+        "name: echo\ninput: {text: string}\ntemplate: 'Repeat: {{ text }}'\n")
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites/echo.yaml").write_text(
+        "suite: echo\nprompt: echo\nmodels: ['python:echo_fn:run']\n"
+        "cases:\n  - {id: a, input: {text: hi}, criteria: [{scorer: contains, value: hi}]}\n")
+    (tmp_path / "echo_fn.py").write_text(
+        "def run(request):\n    return request.messages[-1].content\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["eval", "suites/echo.yaml"])
+    assert result.exit_code == 0, result.output
+    dry = runner.invoke(app, ["init", "fresh", "--dry-run"])
+    assert "would create" in dry.output and not (tmp_path / "fresh" / "promptops.yaml").exists()
+    lint = runner.invoke(app, ["lint", "--json"])
+    data = json.loads(lint.stdout)
+    assert lint.exit_code == 0 and data["problems"] == [] and len(data["ok"]) == 2
