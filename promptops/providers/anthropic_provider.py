@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import inspect
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from promptops.core.config import ProviderConfig
-from promptops.core.errors import ProviderError
 from promptops.core.models import Completion, ModelRequest, ToolCall, Usage
-from promptops.providers.sdk_errors import scrub, to_provider_error
+from promptops.providers.sdk_errors import call_sdk
 
 DEFAULT_MAX_TOKENS = 1024  # the Messages API requires max_tokens
 # anthropic 2.x `messages.create()` has no temperature/top_p/top_k kwargs: they go in extra_body.
@@ -126,24 +124,9 @@ class AnthropicProvider:
         """Make one Messages API call."""
         client = self._get_client()
         kwargs = build_anthropic_kwargs(request, timeout_s)
-        start = time.perf_counter()
-        try:
-            resp = await client.messages.create(**kwargs)
-        except Exception as exc:
-            # `from None`: the SDK exception holds the request, and so the key header.
-            raise to_provider_error(
-                exc, self.name, key_env=self.config.api_key_env, secrets=(self._api_key,)
-            ) from None
-        latency_ms = (time.perf_counter() - start) * 1000.0
-        try:
-            return parse_anthropic_message(resp, latency_ms)
-        except Exception as exc:
-            detail = scrub(f"{type(exc).__name__}: {exc}", (self._api_key,))[:200]
-            raise ProviderError(
-                f"{self.name}: malformed Messages response ({detail})",
-                kind="malformed",
-                retryable=True,
-            ) from None
+        return await call_sdk(self.name, lambda: client.messages.create(**kwargs),
+                              parse_anthropic_message, what="Messages response",
+                              key_env=self.config.api_key_env, secret=self._api_key)
 
     async def aclose(self) -> None:
         """Close the SDK client's connections."""

@@ -19,7 +19,7 @@ from promptops.core.config import ProviderConfig
 from promptops.core.errors import ProviderError
 from promptops.core.models import Completion, ModelRequest
 from promptops.providers.openai_provider import build_openai_kwargs, parse_chat_completion
-from promptops.providers.sdk_errors import scrub, to_provider_error
+from promptops.providers.sdk_errors import malformed, to_provider_error
 
 
 class HttpStatusError(Exception):
@@ -112,9 +112,7 @@ class OpenAIHttpProvider:
             data = _with_defaults(json.loads(raw))
             completion = parse_chat_completion(_namespace(data), latency_ms)
         except Exception as exc:
-            detail = scrub(f"{type(exc).__name__}: {exc}", (self._api_key,))[:200]
-            raise ProviderError(f"{self.name}: malformed chat completion ({detail})",
-                                kind="malformed", retryable=True) from None
+            raise malformed(self.name, "chat completion", exc, (self._api_key,)) from None
         if request_id and completion.request_id is None:
             from dataclasses import replace
 

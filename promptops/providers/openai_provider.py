@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from promptops.core.config import ProviderConfig
-from promptops.core.errors import ProviderError
 from promptops.core.models import Completion, ModelRequest, ToolCall, Usage
-from promptops.providers.sdk_errors import scrub, to_provider_error
+from promptops.providers.sdk_errors import call_sdk
 
 # Params that `chat.completions.create()` accepts as keyword arguments (checked on openai 3.57).
 _DIRECT_KEYS = (
@@ -134,24 +132,9 @@ class OpenAIProvider:
         """Make one Chat Completions call."""
         client = self._get_client()
         kwargs = build_openai_kwargs(request, self.kind, timeout_s)
-        start = time.perf_counter()
-        try:
-            resp = await client.chat.completions.create(**kwargs)
-        except Exception as exc:
-            # `from None`: the SDK exception holds the request, and so the key header.
-            raise to_provider_error(
-                exc, self.name, key_env=self.config.api_key_env, secrets=(self._api_key,)
-            ) from None
-        latency_ms = (time.perf_counter() - start) * 1000.0
-        try:
-            return parse_chat_completion(resp, latency_ms)
-        except Exception as exc:
-            detail = scrub(f"{type(exc).__name__}: {exc}", (self._api_key,))[:200]
-            raise ProviderError(
-                f"{self.name}: malformed chat completion ({detail})",
-                kind="malformed",
-                retryable=True,
-            ) from None
+        return await call_sdk(self.name, lambda: client.chat.completions.create(**kwargs),
+                              parse_chat_completion, what="chat completion",
+                              key_env=self.config.api_key_env, secret=self._api_key)
 
     async def aclose(self) -> None:
         """Close the SDK client's connections."""

@@ -6,10 +6,11 @@ import email.utils
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from promptops.core.errors import ProviderError, classify_status
+from promptops.core.models import Completion
 
 _MAX_DETAIL = 200
 _REDACTED = "[redacted]"
@@ -174,3 +175,35 @@ def to_provider_error(
         status=status,
         retryable=False,
     )
+
+
+def malformed(
+    provider: str, what: str, exc: BaseException, secrets: Iterable[str]
+) -> ProviderError:
+    """A reply that arrived but could not be parsed: transient garbage, worth a retry."""
+    detail = scrub(f"{type(exc).__name__}: {exc}", tuple(secrets))[:200]
+    return ProviderError(f"{provider}: malformed {what} ({detail})", kind="malformed",
+                         retryable=True)
+
+
+async def call_sdk(
+    provider: str,
+    call: Callable[[], Awaitable[Any]],
+    parse: Callable[[Any, float], Completion],
+    *,
+    what: str,
+    key_env: str | None,
+    secret: str,
+) -> Completion:
+    """Time one SDK call, classify its failure, and parse its reply into a Completion."""
+    start = time.perf_counter()
+    try:
+        resp = await call()
+    except Exception as exc:
+        # `from None`: the SDK exception holds the request, and so the key header.
+        raise to_provider_error(exc, provider, key_env=key_env, secrets=(secret,)) from None
+    latency_ms = (time.perf_counter() - start) * 1000.0
+    try:
+        return parse(resp, latency_ms)
+    except Exception as exc:
+        raise malformed(provider, what, exc, (secret,)) from None
