@@ -70,7 +70,9 @@ class ProviderError(PromptopsError):
 
 
 # Transient kinds worth another attempt; the rest would fail the same way again.
-RETRYABLE_KINDS = frozenset({"rate_limit", "overloaded", "server", "timeout", "connection"})
+RETRYABLE_KINDS = frozenset(
+    {"rate_limit", "overloaded", "server", "timeout", "connection", "malformed"}
+)
 
 
 def classify_status(status: int) -> str:

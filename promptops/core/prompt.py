@@ -171,9 +171,27 @@ def _parse_inputs(data: Any, path: str) -> tuple[InputSpec, ...]:
             raise _err(f"input {name!r} has unknown type {typ!r}", where,
                        f"use one of: {', '.join(INPUT_TYPES)}")
         required = bool(item.get("required", "default" not in item))
-        out.append(InputSpec(str(name), str(typ), required, item.get("default"),
-                             tuple(item.get("enum") or ())))
+        spec_ = InputSpec(str(name), str(typ), required, item.get("default"),
+                          tuple(item.get("enum") or ()))
+        if spec_.default is not None:
+            _check_value(spec_, spec_.default, where, "default of ")
+        out.append(spec_)
     return tuple(out)
+
+
+def _check_value(spec: InputSpec, value: Any, where: str, what: str = "") -> None:
+    """Type and enum check of one input value (or of a declared default)."""
+    types = INPUT_TYPES[spec.type]
+    if (spec.type in ("integer", "number") and isinstance(value, bool)) or not isinstance(
+        value, types
+    ):
+        raise _err(
+            f"{what}input {spec.name!r} must be {spec.type}, got {type(value).__name__}",
+            where, f"give {spec.name!r} a {spec.type} value (quote numbers meant as text)",
+        )
+    if spec.enum and value not in spec.enum:
+        raise _err(f"{what}input {spec.name!r}={value!r} is not one of {list(spec.enum)}",
+                   where, "use one of the allowed values")
 
 
 def check_inputs(prompt: PromptFile, values: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -192,17 +210,7 @@ def check_inputs(prompt: PromptFile, values: Mapping[str, Any], where: str) -> d
         value = out[spec.name]
         if value is None and not spec.required:
             continue
-        types = INPUT_TYPES[spec.type]
-        if (spec.type in ("integer", "number") and isinstance(value, bool)) or not isinstance(
-            value, types
-        ):
-            raise _err(
-                f"input {spec.name!r} must be {spec.type}, got {type(value).__name__}",
-                where, f"give {spec.name!r} a {spec.type} value (quote numbers meant as text)",
-            )
-        if spec.enum and value not in spec.enum:
-            raise _err(f"input {spec.name!r}={value!r} is not one of {list(spec.enum)}", where,
-                       "use one of the allowed values")
+        _check_value(spec, value, where)
     if prompt.inputs:
         extra = sorted(set(out) - declared)
         if extra:

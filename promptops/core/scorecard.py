@@ -54,7 +54,8 @@ class ModelCard:
     input_tokens: int
     output_tokens: int
     cost_usd: float | None  # None when no run had a known price
-    cost_unknown_runs: int
+    cost_unknown_runs: int  # runs that answered but could not be priced
+    priced_runs: int
     cache_hits: int
     by_criterion: tuple[GroupStats, ...]
     by_tag: tuple[GroupStats, ...]
@@ -74,9 +75,10 @@ class ModelCard:
 
     @property
     def cost_per_case_usd(self) -> float | None:
-        """Mean known cost per priced run."""
-        priced = self.runs - self.cost_unknown_runs
-        return self.cost_usd / priced if self.cost_usd is not None and priced else None
+        """Mean known cost per priced run (error runs and unpriced runs are not $0)."""
+        if self.cost_usd is None or not self.priced_runs:
+            return None
+        return self.cost_usd / self.priced_runs
 
     @property
     def exit_code(self) -> int:
@@ -170,6 +172,7 @@ def model_card(model: str, runs: Sequence[CaseRun], thresholds: Thresholds) -> M
         output_tokens=sum(r.usage.output_tokens or 0 for r in runs),
         cost_usd=sum(priced) if priced else None,
         cost_unknown_runs=sum(1 for r in runs if r.cost_usd is None and r.error is None),
+        priced_runs=len(priced),
         cache_hits=sum(1 for r in runs if r.cached),
         by_criterion=_groups(runs, by_tag=False),
         by_tag=_groups(runs, by_tag=True),

@@ -92,6 +92,7 @@ class ResponseCache:
 
     def clear(self, older_than_s: float | None = None) -> int:
         """Delete entries (all, or older than N seconds); return how many."""
+        self.flush()
         if older_than_s is None:
             cur = self._db.execute("DELETE FROM responses")
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -112,11 +113,23 @@ def _located(obj: dict[str, Any], shown: str, line: int) -> LocatedDict:
 _CSV_META = {"id", "expected", "tags", "threshold", "required", "description", "cluster"}
 
 
+def _csv_meta(key: str, value: str, where: str) -> Any:
+    if key == "threshold":
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"threshold {value!r} is not a number", where=where,
+                              fix="write a number between 0 and 1, e.g. 0.8") from None
+    if key == "required":
+        return value.strip().lower() in ("1", "true", "yes")
+    return value
+
+
 def _csv_rows(path: Path, shown: str) -> list[Mapping[str, Any]]:
     """CSV: `id`, `expected`, `tags` columns; `input.x` (or any other column) becomes input x."""
     rows: list[Mapping[str, Any]] = []
     text = read_text(path, "cases file")
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     for row in reader:
         line = reader.line_num
         case: dict[str, Any] = {"input": {}}
@@ -126,8 +139,7 @@ def _csv_rows(path: Path, shown: str) -> list[Mapping[str, Any]]:
                                   fix="quote cells that contain commas")
             if key in _CSV_META:
                 if value not in (None, ""):
-                    case[key] = float(value) if key == "threshold" else (
-                        value.lower() in ("1", "true", "yes") if key == "required" else value)
+                    case[key] = _csv_meta(key, value, f"{shown}:{line}")
             else:
                 case["input"][key.removeprefix("input.")] = value or ""
         rows.append(_located(case, shown, line))

@@ -69,6 +69,15 @@ def read_record(path: Path) -> tuple[RunMeta, list[CaseRun], dict[str, Any]]:
             data.get("summary") or {})
 
 
+def _ends_torn(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() == 0:
+            return False
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) != b"\n"
+
+
 class Journal:
     """Append-only JSONL of finished case runs; a killed run resumes from it."""
 
@@ -80,6 +89,8 @@ class Journal:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         if new:
             self._write({"header": dict(header)})
+        elif _ends_torn(path):
+            os.write(self._fd, b"\n")  # a killed run left half a line; start on a fresh one
 
     def _write(self, obj: Mapping[str, Any]) -> None:
         os.write(self._fd, (json.dumps(obj, separators=(",", ":"), ensure_ascii=False)

@@ -40,7 +40,7 @@ def test_heading_and_summary_table(meta: RunMeta, card: Scorecard) -> None:
     sonnet = next(r for r in summary if SONNET in r[0])
     assert [c.strip() for c in sonnet[1:]] == [
         "❌ FAIL", "66.7%", "2/3", "0.667", "831 ms", "1.2 s", "360 / 12",
-        "\\$0.0008 (1 unpriced)", "\\$0.0003", "1",
+        "\\$0.0008 (1 unpriced)", "\\$0.0004", "1",
     ]  # fmt: skip
     mini = next(r for r in summary if MINI in r[0])
     assert "unknown" in mini[8] and "$0" not in mini[8]

@@ -35,7 +35,7 @@ def test_single_model_scorecard_shows_key_values(meta: RunMeta) -> None:
     # runs, passed, failed, errors, pass rate, score, p50, p95, tokens, cost, cost/case, cache
     assert re.search(
         r"4\s+2\s+1\s+1\s+66\.7%\s+0\.667\s+831 ms\s+1\.2 s\s+360 / 12\s+\$0\.0008\*\s+"
-        r"\$0\.0003\s+1$",
+        r"\$0\.0004\s+1$",
         row,
     ), row
     assert "1 unpriced of 3 runs" in text
@@ -64,7 +64,7 @@ def test_several_models_render_a_matrix(meta: RunMeta, card: Scorecard) -> None:
     assert "Pass rate by criterion and tag" in text
     assert re.search(r"tag billing\s+50\.0%\s+100\.0%", text)
     assert "Unscored" not in text  # per-model criterion tables only when verbose
-    assert re.search(r"cost_per_case_usd\s+<= \$0\.0020\s+✓ \$0\.0003\s+\? unknown", text)
+    assert re.search(r"cost_per_case_usd\s+<= \$0\.0020\s+✓ \$0\.0004\s+\? unknown", text)
     assert f"{SONNET}: score 0.667 (needs >= 0.900)" in _flat(text)
     assert max(len(line) for line in lines) <= 120
 
