@@ -15,6 +15,7 @@ from promptops import __version__
 from promptops.app.plan import EvalOptions, Plan, build_plan
 from promptops.app.runner import Engine, OnDone
 from promptops.core.errors import ConfigError
+from promptops.core.hashing import content_hash
 from promptops.core.models import CaseRun, RunMeta
 from promptops.core.scorecard import Scorecard, build_scorecard
 from promptops.storage.cache import ResponseCache
@@ -44,7 +45,7 @@ def _header(plan: Plan) -> dict[str, Any]:
         "suite": plan.suite.name, "suite_hash": plan.suite.hash,
         "behaviour_hash": plan.prompt.behaviour_hash,
         "models": [m.spec for m in plan.models],
-        "jobs": len(plan.jobs),
+        "jobs": content_hash([(j.case.id, j.model.spec, j.repeat) for j in plan.jobs]),
     }
 
 
