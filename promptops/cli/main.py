@@ -11,17 +11,21 @@ import typer
 
 from promptops import __version__
 
-EXIT_CODES = """Exit codes: 0 passed · 1 gate failed (thresholds missed, required case failed)
-· 2 usage/config error, found before any model call (message gives file:line)
-· 3 infrastructure: providers unreachable or provider errors above the error budget."""
+EXIT_CODES = """\b
+Exit codes:
+  0  passed
+  1  gate failed: a threshold missed or a required case failed
+  2  usage or config error, found before any model call (message gives file:line)
+  3  infrastructure: providers unreachable or errors above the error budget"""
 
 app = typer.Typer(
     name="promptops",
     help="Eval and release tool for LLM prompts.\n\n"
-    "Examples:\n\n"
-    "  promptops eval suites/customer-support-router.yaml\n\n"
-    "  promptops eval suites/customer-support-router.yaml --model anthropic:claude-sonnet-4-5\n\n"
-    "  promptops lint\n\n" + EXIT_CODES,
+    "\b\nExamples:\n"
+    "  promptops eval suites/customer-support-router.yaml\n"
+    "  promptops eval suites/customer-support-router.yaml --model anthropic:claude-sonnet-4-5\n"
+    "  promptops lint\n"
+    "  promptops init\n\n" + EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -63,13 +67,15 @@ def fail(exc: BaseException, debug: bool) -> typer.Exit:
 
 @app.command("eval")
 def eval_command(
-    suite: Annotated[Path, typer.Argument(help="Suite file, e.g. suites/my-suite.yaml.")],
+    suite: Annotated[Path, typer.Argument(metavar="SUITE",
+                                                 help="Suite file, e.g. suites/my-suite.yaml.")],
     model: Annotated[list[str] | None, typer.Option(
-        "--model", "-m", help="provider:model or alias; repeat for a matrix. "
+        "--model", "-m", metavar="MODEL", help="provider:model or alias; repeat for a matrix. "
         "Overrides the suite's models.")] = None,
     filter_: Annotated[list[str] | None, typer.Option(
-        "--filter", "-f", help="Run cases whose tag or id matches: `tag:billing`, `id:ref-*`, "
-        "a bare word, or `!word` to exclude. Repeatable (any match).")] = None,
+        "--filter", "-f", metavar="TERM",
+        help="Run cases whose tag or id matches: `tag:billing`, `id:ref-*`, a bare word, or "
+        "`!word` to exclude. Repeatable (any match).")] = None,
     sample: Annotated[int | None, typer.Option(help="Run a random sample of N cases.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for --sample.")] = 0,
     repeats: Annotated[int | None, typer.Option(help="Run each case K times.")] = None,
@@ -84,8 +90,9 @@ def eval_command(
     concurrency: Annotated[int | None, typer.Option(help="Requests in flight per provider "
                                                     "(default: promptops.yaml).")] = None,
     output: Annotated[list[Path] | None, typer.Option(
-        "--output", "-o", help="Also write a report: run.json (record), report.xml (JUnit), "
-        "summary.md (Markdown). Repeatable.")] = None,
+        "--output", "-o", metavar="FILE",
+        help="Also write a report: run.json (record), report.xml (JUnit), summary.md "
+        "(Markdown). Repeatable.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the run record as JSON "
                                            "instead of the scorecard.")] = False,
     exit_zero: Annotated[bool, typer.Option(help="Exit 0 whatever the verdict, and say which "
@@ -96,18 +103,20 @@ def eval_command(
 ) -> None:
     """Run a suite against its models and print a scorecard.
 
+    \b
     Examples:
-
       promptops eval suites/customer-support-router.yaml
-
       promptops eval suites/customer-support-router.yaml -m anthropic:claude-sonnet-4-5
-
       promptops eval suites/customer-support-router.yaml -m keyword-baseline -m openai:gpt-4o-mini
-
       promptops eval suites/customer-support-router.yaml -f tag:multilingual -o report.xml
+      promptops eval suites/customer-support-router.yaml --resume
 
-    Exit codes: 0 passed, 1 gate failed, 2 bad input (before any model call), 3 provider errors
-    above the suite's error budget.
+    \b
+    Exit codes:
+      0  passed
+      1  gate failed: a threshold missed or a required case failed
+      2  bad input, found before any model call
+      3  provider errors above the suite's error budget
     """
     from promptops.cli.eval_output import run_eval
 
@@ -136,7 +145,10 @@ def lint_command(
 ) -> None:
     """Validate prompts and suites without calling any model (exit 2 on any problem).
 
-    Example:  promptops lint   or   promptops lint suites/customer-support-router.yaml
+    \b
+    Examples:
+      promptops lint
+      promptops lint suites/customer-support-router.yaml --json
     """
     from promptops.app.lint import lint
 
@@ -165,8 +177,10 @@ def init_command(
 ) -> None:
     """Scaffold a working project: config, a prompt, a suite with an offline baseline, CI workflow.
 
-    Example:  mkdir my-prompts && cd my-prompts && promptops init
-              && promptops eval suites/sentiment.yaml
+    \b
+    Example:
+      mkdir my-prompts && cd my-prompts
+      promptops init && promptops eval suites/sentiment.yaml
     """
     from promptops.app.init_project import scaffold
 
