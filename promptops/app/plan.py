@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,9 @@ def build_plan(suite_path: Path, options: EvalOptions, env: Mapping[str, str] | 
                           fix="pass --model, or set `models:` in the suite or `model:` in "
                           "the prompt")
     models = tuple(resolve_model(s, config, suite.path) for s in dict.fromkeys(specs))
+    if options.concurrency:  # --concurrency beats promptops.yaml, down to the HTTP pool size
+        models = tuple(replace(m, provider=replace(m.provider, concurrency=options.concurrency))
+                       for m in models)
     cases = select_cases(suite.cases, options.filters, options.sample, options.seed)
     repeats = options.repeats or suite.repeats
     renderer = Renderer(prompt)
@@ -174,8 +177,6 @@ def build_provider_for(model: ResolvedModel, env: Mapping[str, str], factory: An
 
 def _with_schema_check(cases: Sequence[Case], prompt: PromptFile) -> tuple[Case, ...]:
     """A json prompt with an output schema gets an automatic `output-schema` criterion."""
-    from dataclasses import replace
-
     out = []
     for case in cases:
         if any(c.name == "output-schema" for c in case.criteria):

@@ -64,8 +64,7 @@ class Engine:
         lane = self.lanes.get(key)
         if lane is None:
             cfg = job.model.provider
-            concurrency = self.plan.options.concurrency or cfg.concurrency
-            lane = Lane(asyncio.Semaphore(concurrency), RateLimiter(cfg.rpm, cfg.tpm),
+            lane = Lane(asyncio.Semaphore(cfg.concurrency), RateLimiter(cfg.rpm, cfg.tpm),
                         RetryPolicy.for_provider(cfg), cfg.timeout_s)
             self.lanes[key] = lane
         return lane

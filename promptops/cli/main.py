@@ -127,6 +127,10 @@ def eval_command(
             resume=resume_run or ("latest" if resume else None), concurrency=concurrency,
             outputs=tuple(output or ()), json_out=json_out, verbose=verbose, quiet=quiet,
         )
+    except KeyboardInterrupt:
+        typer.echo("interrupted: finished cases are journalled; continue with "
+                   f"`promptops eval {suite} --resume`", err=True)
+        raise typer.Exit(130) from None
     except Exception as exc:
         raise fail(exc, debug) from None
     if exit_zero and code:
