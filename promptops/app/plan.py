@@ -137,13 +137,13 @@ def build_plan(suite_path: Path, options: EvalOptions, env: Mapping[str, str] | 
                        for m in models)
     cases = select_cases(suite.cases, options.filters, options.sample, options.seed)
     repeats = options.repeats or suite.repeats
+    if prompt.output_schema is not None:
+        cases = _with_schema_check(cases, prompt)
     renderer = Renderer(prompt)
     rendered = []
     for case in cases:
         variables = check_inputs(prompt, case.input, case.where)
         rendered.append((case, variables, renderer.render(variables, case.where)))
-    if prompt.output_schema is not None:
-        cases = _with_schema_check(cases, prompt)
     jobs = []
     for model in models:
         for case, variables, messages in rendered:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Project, suite_yaml
+from conftest import PROMPT, Project, suite_yaml
 
 from promptops.testing import Fault
 
@@ -269,3 +269,23 @@ def test_no_config_file_at_all(tmp_path: Path, monkeypatch) -> None:
     lint = runner.invoke(app, ["lint", "--json"])
     data = json.loads(lint.stdout)
     assert lint.exit_code == 0 and data["problems"] == [] and len(data["ok"]) == 2
+
+
+def test_json_output_schema_is_checked_per_case(project: Project) -> None:
+    project.write("prompts/router/prompt.yaml", PROMPT.replace(
+        "input:", "output:\n  format: json\n  schema: {type: object, required: [queue], "
+        "properties: {queue: {enum: [billing, tech]}}}\ninput:"))
+    project.write("suites/router.yaml", suite_yaml(4).replace(
+        "{name: route, scorer: exact, normalize: [strip, lower], required: true}",
+        "{name: route, scorer: json, path: queue, required: true}"))
+    answers = {"0": '{"queue": "billing"}', "1": '```json\n{"queue": "tech"}\n```',
+               "2": '{"queue": "refunds"}', "3": "tech"}
+    project.server.responder = lambda req: answers[req.messages[-1]["content"].split()[2]]
+    result = project.run("eval", "suites/router.yaml")
+    assert result.exit_code == 1, result.output
+    runs = {r["case_id"]: r for r in _record(project)["runs"]}
+    assert runs["c0"]["passed"] and runs["c1"]["passed"]
+    schema = {r: next(s for s in runs[r]["scores"] if s["name"] == "output-schema")
+              for r in runs}
+    assert schema["c2"]["score"] == 0.0 and "refunds" in schema["c2"]["explanation"]
+    assert schema["c3"]["score"] == 0.0 and not runs["c3"]["passed"]
