@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import bisect
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from promptops.core.config import PriceOverride
 from promptops.core.models import Usage
@@ -44,124 +42,18 @@ def _override_cost(o: PriceOverride, inp: int, out: int, cr: int, cw: int) -> fl
     return (uncached * o.input_per_mtok + cr * read + cw * write + out * o.output_per_mtok) / _MTOK
 
 
-@dataclass(frozen=True)
-class _Segment:
-    """USD per token, valid while total input tokens stay within one price tier."""
-
-    const: float
-    uncached: float
-    read: float
-    write: float
-    out: float
-
-
-@dataclass(frozen=True)
-class _Linear:
-    """A model's price as linear segments split at tier thresholds (tier applies when > start)."""
-
-    starts: tuple[int, ...]  # segment i covers input in (starts[i-1], starts[i]]
-    segments: tuple[_Segment, ...]
-
-    def cost(self, inp: int, out: int, cr: int, cw: int) -> float:
-        s = self.segments[bisect.bisect_left(self.starts, inp)]
-        return s.const + (inp - cr - cw) * s.uncached + cr * s.read + cw * s.write + out * s.out
-
-
-def _calc(provider_id: str, model: str, inp: int, out: int, cr: int, cw: int) -> Any:
+@functools.lru_cache(maxsize=8192)
+def _genai_cost(provider_id: str, model: str, inp: int, out: int, cr: int, cw: int) -> float | None:
+    """genai-prices is the one source of truth (tiers, cache rates); repeats are cached."""
     import genai_prices  # lazy: keeps `promptops --help` fast
 
     usage = genai_prices.Usage(
         input_tokens=inp, output_tokens=out, cache_read_tokens=cr, cache_write_tokens=cw
     )
-    return genai_prices.calc_price(usage, model, provider_id=provider_id)
-
-
-@functools.lru_cache(maxsize=8192)
-def _direct(provider_id: str, model: str, inp: int, out: int, cr: int, cw: int) -> float | None:
     try:
-        return float(_calc(provider_id, model, inp, out, cr, cw).total_price)
-    except Exception:  # unknown model, bad usage, data error: all mean "unknown"
+        return float(genai_prices.calc_price(usage, model, provider_id=provider_id).total_price)
+    except Exception:  # LookupError (unknown model), ValueError (bad usage): "unknown", not 0
         return None
-
-
-def _thresholds(model_price: Any) -> list[int]:
-    from genai_prices.types import TieredPrices
-
-    starts = {
-        tier.start
-        for value in vars(model_price).values()
-        if isinstance(value, TieredPrices)
-        for tier in value.tiers
-    }
-    return sorted(starts)
-
-
-def _probe_size(starts: list[int], segment: int, offset: int) -> int:
-    """An input size inside segment i, i.e. in (starts[i-1], starts[i]]."""
-    if segment == 0:
-        return min(1_000_000, starts[0]) if starts else 1_000_000
-    return starts[segment - 1] + offset
-
-
-def _derive(provider_id: str, model: str, first: Any) -> _Linear | None:
-    """Probe genai-prices to get per-token prices per tier; None if the price isn't linear."""
-
-    def total(inp: int, out: int = 0, cr: int = 0, cw: int = 0) -> float:
-        return float(_calc(provider_id, model, inp, out, cr, cw).total_price)
-
-    const = float(first.total_price)
-    starts = _thresholds(first.model_price)
-    segments = []
-    for i in range(len(starts) + 1):
-        n = _probe_size(starts, i, 1)
-        if n <= 0:
-            return None
-        base = total(n)
-        segments.append(
-            _Segment(
-                const=const,
-                uncached=(base - const) / n,
-                read=(total(n, cr=n) - const) / n,
-                write=(total(n, cw=n) - const) / n,
-                out=(total(n, out=n) - base) / n,
-            )
-        )
-    linear = _Linear(tuple(starts), tuple(segments))
-    # Check the linear model against genai-prices itself inside every segment.
-    for i, _ in enumerate(segments):
-        n = _probe_size(starts, i, 7)
-        inp, out, cr, cw = n, 321, n // 4, n // 8
-        expected = total(inp, out, cr, cw)
-        if abs(linear.cost(inp, out, cr, cw) - expected) > 1e-9 + 1e-9 * expected:
-            return None
-    return linear
-
-
-_NOT_LINEAR = object()
-_models: dict[tuple[str, str], Any] = {}  # (provider_id, model) -> _Linear | _NOT_LINEAR | None
-
-
-def _genai_price(provider_id: str, model: str, inp: int, out: int, cr: int, cw: int) -> Price:
-    key = (provider_id, model)
-    try:
-        entry = _models[key]
-    except KeyError:
-        try:
-            first = _calc(provider_id, model, 0, 0, 0, 0)
-        except Exception:  # LookupError: genai-prices doesn't know this model
-            entry = None
-        else:
-            try:
-                entry = _derive(provider_id, model, first) or _NOT_LINEAR
-            except Exception:  # data we can't read as linear: price each usage directly
-                entry = _NOT_LINEAR
-        _models[key] = entry
-    if entry is None:
-        return UNKNOWN
-    if isinstance(entry, _Linear) and cr + cw <= inp:
-        return Price(entry.cost(inp, out, cr, cw), "genai-prices")
-    cost = _direct(provider_id, model, inp, out, cr, cw)
-    return UNKNOWN if cost is None else Price(cost, "genai-prices")
 
 
 def price_of(
@@ -184,4 +76,5 @@ def price_of(
     provider_id = _GENAI_PROVIDER_IDS.get(provider_kind)
     if provider_id is None:  # openai-compatible: self-hosted or unknown pricing
         return UNKNOWN
-    return _genai_price(provider_id, model, inp, out, cr, cw)
+    cost = _genai_cost(provider_id, model, inp, out, cr, cw)
+    return UNKNOWN if cost is None else Price(cost, "genai-prices")

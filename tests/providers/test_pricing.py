@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -35,7 +34,7 @@ def test_known_openai_price() -> None:
     [("anthropic", "claude-sonnet-4-5"), ("anthropic", "claude-haiku-4-5"),
      ("openai", "gpt-4o-mini"), ("openai", "gpt-4.1")],
 )
-def test_fast_path_matches_genai_prices_across_tiers(kind: str, model: str) -> None:
+def test_matches_genai_prices_across_tiers(kind: str, model: str) -> None:
     for inp, out, cr, cw in ((10, 3, 0, 0), (10_000, 500, 4_000, 1_000), (199_999, 1, 0, 0),
                              (200_000, 7, 100, 0), (200_001, 7, 0, 100), (900_000, 20_000, 0, 0)):
         got = price_of(kind, kind, model, Usage(inp, out, cr, cw), {})
@@ -79,16 +78,6 @@ def test_override_wins_and_uses_cache_rates() -> None:
     # Missing cache rates fall back to the input rate.
     p = price_of("openai-compatible", "ollama", "llama3", U, overrides)
     assert p.cost_usd == pytest.approx((10_000 * 1 + 500 * 2) / 1e6)
-
-
-def test_fast_after_first_call() -> None:
-    price_of("anthropic", "anthropic", "claude-sonnet-4-5", U, {})
-    n = 20_000
-    start = time.perf_counter()
-    for i in range(n):
-        price_of("anthropic", "anthropic", "claude-sonnet-4-5", Usage(1000 + i, 50, i % 7, 0), {})
-    per_call = (time.perf_counter() - start) / n
-    assert per_call < 20e-6, f"{per_call * 1e6:.1f} us per call"
 
 
 def test_version() -> None:
