@@ -195,7 +195,8 @@ def init_command(
     for path in written:
         typer.echo(f"{'would create' if dry_run else 'created'} {path}")
     if not dry_run:
-        typer.echo("next: promptops eval suites/sentiment.yaml")
+        typer.echo("next: promptops eval suites/sentiment.yaml   (offline keyword baseline)\n"
+                   "then: promptops eval suites/sentiment.yaml -m anthropic:claude-sonnet-4-5")
 
 
 @cache_app.command("stats")
