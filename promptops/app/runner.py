@@ -131,6 +131,7 @@ class Engine:
             usage=completion.usage, cost_usd=price.cost_usd, latency_ms=completion.latency_ms,
             cached=cached, attempts=0 if cached else completion.attempts, tags=job.case.tags,
             required=job.case.required, fail_reason=result.fail_reason,
+            content_hash=job.case.content_hash, cluster=job.case.cluster,
         )
 
     @staticmethod
@@ -140,6 +141,7 @@ class Engine:
             scores=(), score=None, passed=False, error=exc.what, error_kind=exc.kind,
             attempts=getattr(exc, "attempts", 1), tags=job.case.tags,
             required=job.case.required, fail_reason=f"provider error ({exc.kind})",
+            content_hash=job.case.content_hash, cluster=job.case.cluster,
         )
 
     def _finish(self, run: CaseRun, *, journal: bool = True) -> None:

@@ -87,6 +87,7 @@ class Case:
     required: bool = False  # the suite fails when this case fails, whatever the thresholds
     where: str = ""
     content_hash: str = ""
+    cluster: str | None = None  # cases sharing a cluster are not independent (clustered SE)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class ScoreResult:
     explanation: str
     weight: float = 1.0
     required: bool = False
+    detail: Mapping[str, Any] | None = None  # e.g. an LLM judge's transcript
 
     @property
     def scored(self) -> bool:
@@ -167,6 +169,8 @@ class CaseRun:
     tags: tuple[str, ...] = ()
     required: bool = False
     fail_reason: str = ""
+    content_hash: str = ""  # of the case (input, expected, criteria): pairs runs across versions
+    cluster: str | None = None
 
 
 @dataclass(frozen=True)

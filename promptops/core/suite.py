@@ -137,9 +137,13 @@ def parse_case(
     tags = tuple(dict.fromkeys(default_tags + _tags(raw.get("tags"), here)))
     chash = content_hash({"input": inputs, "expected": expected,
                           "criteria": [dict(c) for c in merged], "threshold": threshold})
+    cluster = raw.get("cluster")
+    if cluster is not None and not isinstance(cluster, str | int):
+        raise _err("`cluster` must be a name", where_of(raw, "cluster", here),
+                   "write `cluster: passage-3` (cases sharing it are analysed together)")
     return Case(id=cid, input=dict(inputs), expected=expected, criteria=tuple(criteria),
                 tags=tags, threshold=threshold, required=required, where=here,
-                content_hash=chash)
+                content_hash=chash, cluster=str(cluster) if cluster is not None else None)
 
 
 def parse_thresholds(raw: Any, where: str) -> Thresholds:
