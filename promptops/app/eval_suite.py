@@ -136,6 +136,10 @@ def summarize(card: Scorecard) -> dict[str, Any]:
     for c in card.cards:
         models.append({
             "model": c.model, "served_models": list(c.served_models), "runs": c.runs,
+            "cases": c.cases, "repeats": c.repeats,
+            "score_ci": asdict(c.score_ci) if c.score_ci else None,
+            "pass_ci": asdict(c.pass_ci) if c.pass_ci else None,
+            "judge_calls": c.judge_calls, "judge_errors": c.judge_errors,
             "passed": c.passed, "failed": c.failed, "errors": c.errors,
             "pass_rate": c.pass_rate, "mean_score": c.mean_score,
             "latency_p50_ms": c.latency_p50_ms, "latency_p95_ms": c.latency_p95_ms,

@@ -32,6 +32,7 @@ class EvalOptions:
     refresh: bool = False
     resume: str | None = None  # run id, or "latest"
     concurrency: int | None = None
+    judge: str | None = None  # overrides every llm_judge criterion's judge model
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ class Plan:
     jobs: tuple[Job, ...]
     providers: dict[str, Any] = field(default_factory=dict)
     options: EvalOptions = field(default_factory=EvalOptions)
+    judges: dict[str, ResolvedModel] = field(default_factory=dict)  # spec -> judge model
+    judge_specs: dict[str, str] = field(default_factory=dict)  # "case\0criterion" -> spec
+    warnings: list[str] = field(default_factory=list)
 
 
 def resolve_model(spec: str, config: ProjectConfig, where: str | None = None) -> ResolvedModel:
@@ -150,13 +154,36 @@ def build_plan(suite_path: Path, options: EvalOptions, env: Mapping[str, str] | 
             request = make_request(prompt, model, messages, variables)
             for r in range(repeats):
                 jobs.append(Job(case, model, r, request, cache_key(model, request, r)))
+    judges, judge_specs, warnings = _resolve_judges(cases, suite, config, options, models)
     providers: dict[str, Any] = {}
     if connect:
-        for model in models:
+        for model in (*models, *judges.values()):
             key = provider_key(model)
             if key not in providers:
                 providers[key] = build_provider_for(model, env, build_provider)
-    return Plan(root, config, suite, prompt, models, cases, tuple(jobs), providers, options)
+    return Plan(root, config, suite, prompt, models, cases, tuple(jobs), providers, options,
+                judges, judge_specs, warnings)
+
+
+def _resolve_judges(
+    cases: Sequence[Case], suite: Suite, config: ProjectConfig, options: EvalOptions,
+    models: Sequence[ResolvedModel],
+) -> tuple[dict[str, ResolvedModel], dict[str, str], list[str]]:
+    """Judge model per llm_judge criterion, resolved and checked before any call."""
+    from promptops.app.judging import judge_spec, self_judge_warnings
+
+    judges: dict[str, ResolvedModel] = {}
+    specs: dict[str, str] = {}
+    used = []
+    for case in cases:
+        for crit in case.criteria:
+            if crit.scorer == "llm_judge":
+                spec = judge_spec(crit, suite.judge, config.judge, options.judge)
+                if spec not in judges:
+                    judges[spec] = resolve_model(spec, config, crit.where)
+                specs[f"{case.id}\0{crit.name}"] = spec
+                used.append((crit, spec))
+    return judges, specs, self_judge_warnings(judges, models, used)
 
 
 def provider_key(model: ResolvedModel) -> str:

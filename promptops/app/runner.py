@@ -7,9 +7,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from promptops.app.plan import Job, Plan, provider_key
+from promptops.app.judging import judge_case
+from promptops.app.plan import Job, Plan, ResolvedModel, provider_key
 from promptops.core.errors import ProviderError
-from promptops.core.models import CaseRun, Completion, Observation
+from promptops.core.models import CaseRun, Completion, ModelRequest, Observation, ScoreResult
 from promptops.core.scoring import score_case
 from promptops.providers.pricing import price_of
 from promptops.providers.ratelimit import RateLimiter
@@ -30,9 +31,9 @@ class Lane:
     timeout_s: float
 
 
-def _estimate_tokens(job: Job) -> int:
-    chars = sum(len(m.content) for m in job.request.messages)
-    return chars // 4 + int(job.request.params.get("max_tokens", 256))
+def _estimate_tokens(request: ModelRequest) -> int:
+    chars = sum(len(m.content) for m in request.messages)
+    return chars // 4 + int(request.params.get("max_tokens", 256))
 
 
 class Engine:
@@ -59,11 +60,11 @@ class Engine:
         self.lanes: dict[str, Lane] = {}
         self.retries = 0
 
-    def _lane(self, job: Job) -> Lane:
-        key = provider_key(job.model)
+    def _lane(self, model: ResolvedModel) -> Lane:
+        key = provider_key(model)
         lane = self.lanes.get(key)
         if lane is None:
-            cfg = job.model.provider
+            cfg = model.provider
             lane = Lane(asyncio.Semaphore(cfg.concurrency), RateLimiter(cfg.rpm, cfg.tpm),
                         RetryPolicy.for_provider(cfg), cfg.timeout_s)
             self.lanes[key] = lane
@@ -79,30 +80,37 @@ class Engine:
         if previous is not None and previous.error is None:
             self._finish(previous, journal=False)
             return previous
-        completion: Completion | None = None
-        cached = False
-        if self.cache is not None and job.cache_key is not None and not self.refresh:
-            completion = self.cache.get(job.cache_key)
-            cached = completion is not None
-        if completion is None:
-            try:
-                completion = await self._call(job)
-            except ProviderError as exc:
-                run = self._error_run(job, exc)
-                self._finish(run)
-                return run
-            if self.cache is not None and job.cache_key is not None:
-                self.cache.put(job.cache_key, job.model.provider.name, job.model.model_id,
-                               completion)
-        run = self._score(job, completion, cached)
+        try:
+            completion, cached = await self._fetch(job.model, job.request, job.cache_key)
+        except ProviderError as exc:
+            run = self._error_run(job, exc)
+            self._finish(run)
+            return run
+        judged = {}
+        if self.plan.judges:
+            judged = await judge_case(self._fetch, self.plan.judges, self.plan.judge_specs,
+                                      job.case, completion.text, job.repeat)
+        run = self._score(job, completion, cached, judged)
         self._finish(run)
         return run
 
-    async def _call(self, job: Job) -> Completion:
-        provider = self.plan.providers[provider_key(job.model)]
-        lane = self._lane(job)
-        if job.model.provider.kind == "python":
-            return await call_with_retries(provider, job.request, lane.policy,
+    async def _fetch(self, model: ResolvedModel, request: ModelRequest, key: str | None
+                     ) -> tuple[Completion, bool]:
+        """The cached answer when there is one, else a call (stored for next time)."""
+        if self.cache is not None and key is not None and not self.refresh:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit, True
+        completion = await self._call(model, request)
+        if self.cache is not None and key is not None:
+            self.cache.put(key, model.provider.name, model.model_id, completion)
+        return completion, False
+
+    async def _call(self, model: ResolvedModel, request: ModelRequest) -> Completion:
+        provider = self.plan.providers[provider_key(model)]
+        lane = self._lane(model)
+        if model.provider.kind == "python":
+            return await call_with_retries(provider, request, lane.policy,
                                            timeout_s=lane.timeout_s, sleep=self._sleep)
 
         def on_retry(err: ProviderError, wait: float) -> None:
@@ -111,19 +119,20 @@ class Engine:
                 lane.limiter.note_retry_after(err.retry_after_s)
 
         async with lane.semaphore:
-            await lane.limiter.acquire(_estimate_tokens(job))
-            return await call_with_retries(provider, job.request, lane.policy,
+            await lane.limiter.acquire(_estimate_tokens(request))
+            return await call_with_retries(provider, request, lane.policy,
                                            timeout_s=lane.timeout_s, sleep=self._sleep,
                                            on_retry=on_retry)
 
-    def _score(self, job: Job, completion: Completion, cached: bool) -> CaseRun:
+    def _score(self, job: Job, completion: Completion, cached: bool,
+               judged: Mapping[str, ScoreResult]) -> CaseRun:
         cfg = job.model.provider
         price = price_of(cfg.kind, cfg.name, job.model.model_id, completion.usage,
                          self.plan.config.prices)
         obs = Observation(output=completion.text, latency_ms=completion.latency_ms,
                           cost_usd=price.cost_usd, output_tokens=completion.usage.output_tokens,
                           input_tokens=completion.usage.input_tokens)
-        result = score_case(job.case, obs)
+        result = score_case(job.case, obs, judged)
         return CaseRun(
             case_id=job.case.id, model=job.model.spec, repeat=job.repeat,
             output=completion.text, scores=result.scores, score=result.score,

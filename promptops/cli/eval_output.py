@@ -35,7 +35,7 @@ def run_eval(
     suite: Path, *, models: tuple[str, ...], filters: tuple[str, ...], sample: int | None,
     seed: int, repeats: int | None, use_cache: bool, refresh: bool, resume: str | None,
     concurrency: int | None, outputs: tuple[Path, ...], json_out: bool, verbose: bool,
-    quiet: bool,
+    quiet: bool, judge: str | None = None,
 ) -> int:
     """Run one suite end to end; return the exit code."""
     from promptops.app.eval_suite import execute, start
@@ -48,8 +48,10 @@ def run_eval(
         raise ConfigError("--concurrency must be at least 1", fix="pass e.g. --concurrency 8")
     options = EvalOptions(models=models, filters=filters, sample=sample, seed=seed,
                           repeats=repeats, use_cache=use_cache, refresh=refresh, resume=resume,
-                          concurrency=concurrency)
+                          concurrency=concurrency, judge=judge)
     plan = start(suite, options)
+    for warning in plan.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
     from rich.console import Console
 
     console = Console(stderr=False, highlight=False)

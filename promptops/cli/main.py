@@ -78,7 +78,10 @@ def eval_command(
         "`!word` to exclude. Repeatable (any match).")] = None,
     sample: Annotated[int | None, typer.Option(help="Run a random sample of N cases.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for --sample.")] = 0,
-    repeats: Annotated[int | None, typer.Option(help="Run each case K times.")] = None,
+    repeats: Annotated[int | None, typer.Option(help="Run each case K times (each repeat "
+                                                "cached separately).")] = None,
+    judge: Annotated[str | None, typer.Option(metavar="MODEL", help="Judge model for every "
+                                              "llm_judge criterion.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the "
                                            "response cache.")] = False,
     refresh: Annotated[bool, typer.Option(help="Call the models again and overwrite the "
@@ -125,6 +128,7 @@ def eval_command(
             suite, models=tuple(model or ()), filters=tuple(filter_ or ()), sample=sample,
             seed=seed, repeats=repeats, use_cache=not no_cache, refresh=refresh,
             resume=resume_run or ("latest" if resume else None), concurrency=concurrency,
+            judge=judge,
             outputs=tuple(output or ()), json_out=json_out, verbose=verbose, quiet=quiet,
         )
     except KeyboardInterrupt:

@@ -72,6 +72,7 @@ class Criterion:
     has_value: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)  # scorer-specific settings
     where: str = ""
+    reduce: str | None = None  # over repeats: mean | all | any | majority (None: the suite's)
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,8 @@ class Suite:
     description: str = ""
     hash: str = ""
     gate: Mapping[str, Any] = field(default_factory=dict)
+    reduce: str = "mean"  # how repeats of a criterion collapse (criteria may override)
+    judge: str | None = None  # default judge model for llm_judge criteria
 
 
 @dataclass(frozen=True)

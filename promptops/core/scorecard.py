@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from promptops.core.models import CaseRun, Suite, Thresholds
+from promptops.core.models import Case, CaseRun, Suite, Thresholds
+from promptops.core.repeats import CaseOutcome, reduce_case
+from promptops.core.stats import Interval, mean_interval, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -14,10 +16,12 @@ class GroupStats:
     """Pass rate and mean score of one slice (a criterion or a tag)."""
 
     key: str
-    runs: int
+    runs: int  # cases in the slice (repeats reduced first)
     passed: int
     mean_score: float | None
     unscored: int = 0
+    ci: Interval | None = None  # 95% interval of the mean score (t, clustered if labelled)
+    pass_ci: Interval | None = None  # Wilson interval of the pass rate
 
     @property
     def pass_rate(self) -> float | None:
@@ -44,10 +48,10 @@ class ModelCard:
 
     model: str
     served_models: tuple[str, ...]
-    runs: int
-    passed: int
-    failed: int
-    errors: int
+    runs: int  # case runs, repeats included
+    passed: int  # cases (repeats reduced)
+    failed: int  # cases
+    errors: int  # runs that ended in a provider error (the error budget counts these)
     mean_score: float | None
     latency_p50_ms: float | None
     latency_p95_ms: float | None
@@ -60,18 +64,29 @@ class ModelCard:
     by_criterion: tuple[GroupStats, ...]
     by_tag: tuple[GroupStats, ...]
     checks: tuple[Check, ...]
-    failures: tuple[CaseRun, ...]
+    failures: tuple[CaseRun, ...]  # one representative run per failing case, reduced
     error_runs: tuple[CaseRun, ...]
+    cases: int = 0
+    repeats: int = 1
+    score_ci: Interval | None = None
+    pass_ci: Interval | None = None
+    judge_calls: int = 0
+    judge_errors: int = 0  # judge verdicts that could not be parsed or calls that failed
 
     @property
     def scored_runs(self) -> int:
-        """Runs that ended without a provider error."""
-        return self.runs - self.errors
+        """Cases with at least one repeat that ended without a provider error."""
+        return self.passed + self.failed
 
     @property
     def pass_rate(self) -> float | None:
-        """Passed runs over runs without a provider error."""
+        """Passed cases over cases that could be scored."""
         return self.passed / self.scored_runs if self.scored_runs else None
+
+    @property
+    def judge_error_rate(self) -> float | None:
+        """Share of judge verdicts that were unusable (None without judge criteria)."""
+        return self.judge_errors / self.judge_calls if self.judge_calls else None
 
     @property
     def cost_per_case_usd(self) -> float | None:
@@ -124,48 +139,78 @@ def _mean(values: Iterable[float]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-def _groups(runs: Sequence[CaseRun], by_tag: bool) -> tuple[GroupStats, ...]:
-    buckets: dict[str, list[tuple[float | None, bool | None]]] = {}
-    for run in runs:
-        if run.error is not None:
+def _group(key: str, items: Sequence[tuple[float | None, bool | None, str | None]]
+           ) -> GroupStats:
+    scores = [sc for sc, _, _ in items if sc is not None]
+    scored = [(sc, p, cl) for sc, p, cl in items if sc is not None]
+    passed = sum(1 for _, p, _ in scored if p)
+    return GroupStats(
+        key=key, runs=len(items), passed=passed, mean_score=_mean(scores),
+        unscored=len(items) - len(scored),
+        ci=mean_interval(scores, [cl for _, _, cl in scored]) if scores else None,
+        pass_ci=wilson_interval(passed, len(scored)) if scored else None,
+    )
+
+
+def _groups(outcomes: Sequence[CaseOutcome], by_tag: bool) -> tuple[GroupStats, ...]:
+    buckets: dict[str, list[tuple[float | None, bool | None, str | None]]] = {}
+    for out in outcomes:
+        if out.errored:
             continue
+        cluster = out.first.cluster
         if by_tag:
-            for tag in run.tags:
-                buckets.setdefault(tag, []).append((run.score, run.passed))
+            for tag in out.first.tags:
+                buckets.setdefault(tag, []).append((out.score, out.passed, cluster))
         else:
-            for s in run.scores:
-                buckets.setdefault(s.name, []).append((s.score, s.passed))
-    out = []
-    for key, items in sorted(buckets.items()):
-        scores = [s for s, _ in items if s is not None]
-        out.append(
-            GroupStats(
-                key=key,
-                runs=len(items),
-                passed=sum(1 for _, p in items if p),
-                mean_score=_mean(scores),
-                unscored=sum(1 for s, _ in items if s is None),
-            )
-        )
-    return tuple(out)
+            for s in out.scores:
+                buckets.setdefault(s.name, []).append((s.score, s.passed, cluster))
+    return tuple(_group(key, items) for key, items in sorted(buckets.items()))
 
 
-def model_card(model: str, runs: Sequence[CaseRun], thresholds: Thresholds) -> ModelCard:
-    """Build one model's card from its case runs."""
+def case_outcomes(runs: Sequence[CaseRun], cases: Mapping[str, Case],
+                  default_reduce: str = "mean") -> list[CaseOutcome]:
+    """Group runs by case (first-seen order) and reduce their repeats."""
+    by_case: dict[str, list[CaseRun]] = {}
+    for run in runs:
+        by_case.setdefault(run.case_id, []).append(run)
+    return [reduce_case(rs, cases.get(cid) or Case(id=cid, input={}, required=rs[0].required),
+                        default_reduce) for cid, rs in by_case.items()]
+
+
+def _representative(out: CaseOutcome) -> CaseRun:
+    """The run shown for a failing case: its first failing repeat, carrying the reduced verdict."""
+    ok = [r for r in out.runs if r.error is None]
+    run = next((r for r in ok if not r.passed), ok[0])
+    if len(ok) == 1:
+        return run
+    return replace(run, scores=out.scores, score=out.score, passed=False,
+                   fail_reason=out.fail_reason)
+
+
+def model_card(model: str, runs: Sequence[CaseRun], thresholds: Thresholds,
+               cases: Mapping[str, Case] | None = None, default_reduce: str = "mean"
+               ) -> ModelCard:
+    """Build one model's card: repeats reduced per case, intervals on case-level numbers."""
+    outcomes = case_outcomes(runs, cases or {}, default_reduce)
+    scored = [o for o in outcomes if not o.errored]
     ok_runs = [r for r in runs if r.error is None]
     errors = [r for r in runs if r.error is not None]
     latencies = [r.latency_ms for r in ok_runs if r.latency_ms is not None and not r.cached]
     if not latencies:  # a fully cached run still reports the recorded latencies
         latencies = [r.latency_ms for r in ok_runs if r.latency_ms is not None]
     priced = [r.cost_usd for r in runs if r.cost_usd is not None]
+    case_scores = [o.score if o.score is not None else 0.0 for o in scored]
+    clusters = [o.first.cluster for o in scored]
+    passed = sum(1 for o in scored if o.passed)
+    judged = [s for r in ok_runs for s in r.scores if s.scorer == "llm_judge"]
     card = ModelCard(
         model=model,
         served_models=tuple(sorted({r.served_model for r in ok_runs if r.served_model})),
         runs=len(runs),
-        passed=sum(1 for r in ok_runs if r.passed),
-        failed=sum(1 for r in ok_runs if not r.passed),
+        passed=passed,
+        failed=len(scored) - passed,
         errors=len(errors),
-        mean_score=_mean(r.score if r.score is not None else 0.0 for r in ok_runs),
+        mean_score=_mean(case_scores),
         latency_p50_ms=percentile(latencies, 50),
         latency_p95_ms=percentile(latencies, 95),
         input_tokens=sum(r.usage.input_tokens or 0 for r in runs),
@@ -174,18 +219,22 @@ def model_card(model: str, runs: Sequence[CaseRun], thresholds: Thresholds) -> M
         cost_unknown_runs=sum(1 for r in runs if r.cost_usd is None and r.error is None),
         priced_runs=len(priced),
         cache_hits=sum(1 for r in runs if r.cached),
-        by_criterion=_groups(runs, by_tag=False),
-        by_tag=_groups(runs, by_tag=True),
+        by_criterion=_groups(outcomes, by_tag=False),
+        by_tag=_groups(outcomes, by_tag=True),
         checks=(),
-        failures=tuple(r for r in ok_runs if not r.passed),
+        failures=tuple(_representative(o) for o in scored if not o.passed),
         error_runs=tuple(errors),
+        cases=len(outcomes),
+        repeats=max((len(o.runs) for o in outcomes), default=1),
+        score_ci=mean_interval(case_scores, clusters) if scored else None,
+        pass_ci=wilson_interval(passed, len(scored)) if scored else None,
+        judge_calls=len(judged),
+        judge_errors=sum(1 for s in judged if s.score is None),
     )
     return _with_checks(card, thresholds)
 
 
 def _with_checks(card: ModelCard, t: Thresholds) -> ModelCard:
-    from dataclasses import replace
-
     checks: list[Check] = []
 
     def at_least(name: str, actual: float | None, limit: float | None) -> None:
@@ -205,7 +254,7 @@ def _with_checks(card: ModelCard, t: Thresholds) -> ModelCard:
         checks.append(Check("cost_per_case_usd", None, t.cost_per_case_usd, "<=", True))
     else:
         at_most("cost_per_case_usd", card.cost_per_case_usd, t.cost_per_case_usd)
-    error_share = card.errors / card.runs if card.runs else 0.0
+    error_share = card.errors / card.runs if card.runs else 0.0  # per run: each one was paid
     at_most("error_rate", error_share, t.error_budget, code=3)
     return replace(card, checks=tuple(checks))
 
@@ -245,5 +294,7 @@ def build_scorecard(suite: Suite, runs: Sequence[CaseRun]) -> Scorecard:
             order.append(run.model)
             by_model[run.model] = []
         by_model[run.model].append(run)
-    cards = tuple(model_card(m, by_model[m], suite.thresholds) for m in order)
+    cases = {c.id: c for c in suite.cases}
+    cards = tuple(model_card(m, by_model[m], suite.thresholds, cases, suite.reduce)
+                  for m in order)
     return Scorecard(suite=suite.name, cards=cards, pass_rule=pass_rule(suite))

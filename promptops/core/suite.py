@@ -10,7 +10,7 @@ from promptops.core.errors import ConfigError
 from promptops.core.hashing import content_hash
 from promptops.core.models import Case, Criterion, Suite, Thresholds
 from promptops.core.scorers import validate_criterion
-from promptops.core.scorers.base import COMMON_KEYS
+from promptops.core.scorers.base import COMMON_KEYS, REDUCERS
 from promptops.core.yamlsource import require_mapping, where_of
 
 # (cases_file value, where) -> list of raw case mappings; file access lives outside the core.
@@ -18,8 +18,9 @@ CaseLoader = Callable[[str, str], Sequence[Mapping[str, Any]]]
 
 _SUITE_KEYS = {
     "suite", "description", "prompt", "models", "repeats", "defaults", "thresholds", "gate",
-    "cases", "cases_file", "judge", "tags",
+    "cases", "cases_file", "judge", "tags", "reduce",
 }
+_GATE_KEYS = {"baseline", "env", "margin", "tolerance", "on_inconclusive"}
 _DEFAULT_KEYS = {"criteria", "threshold", "tags"}
 _CASE_KEYS = {
     "id", "input", "expected", "criteria", "tags", "threshold", "required", "description",
@@ -67,13 +68,18 @@ def parse_criterion(raw: Any, where: str, reference: Any, has_reference: bool) -
     if not isinstance(required, bool):
         raise _err("`required` must be true or false", where_of(raw, "required", here),
                    "write `required: true`")
+    reduce = raw.get("reduce")
+    if reduce is not None and reduce not in REDUCERS:
+        raise _err(f"`reduce: {reduce}` is not one of {', '.join(REDUCERS)}",
+                   where_of(raw, "reduce", here),
+                   "use mean (average), all (pass^k), any (pass@k) or majority")
     has_value = "value" in raw
     ref = raw["value"] if has_value else reference
     options = {k: v for k, v in raw.items() if k not in COMMON_KEYS}
     validate_criterion(name, scorer, options, ref, has_value or has_reference, here)
     return Criterion(name=name, scorer=scorer, weight=weight, threshold=threshold,
                      required=required, value=raw.get("value"), has_value=has_value,
-                     options=options, where=here)
+                     options=options, where=here, reduce=reduce)
 
 
 def _criteria_list(raw: Any, what: str, where: str) -> list[Any]:
@@ -158,6 +164,24 @@ def parse_thresholds(raw: Any, where: str) -> Thresholds:
                       error_budget=get.get("error_budget", 0.0))
 
 
+def parse_gate(raw: Any, where: str) -> dict[str, Any]:
+    """Validate `gate:` (baseline, env, margin, tolerance, on_inconclusive)."""
+    gate = require_mapping(raw or {}, "gate", where)
+    _unknown_keys(gate, _GATE_KEYS, "gate", where)
+    out: dict[str, Any] = dict(gate)
+    for key in ("margin", "tolerance"):
+        if key in gate:
+            out[key] = _fraction(gate, key, where)
+    if gate.get("on_inconclusive", "warn") not in ("warn", "fail"):
+        raise _err("`on_inconclusive` must be warn or fail", where_of(gate, "on_inconclusive",
+                   where), "write `on_inconclusive: warn` (exit 0, loudly) or `fail` (exit 1)")
+    for key in ("baseline", "env"):
+        if key in gate and not isinstance(gate[key], str):
+            raise _err(f"`gate.{key}` must be text", where_of(gate, key, where),
+                       "e.g. `baseline: deployed`, `env: production`")
+    return out
+
+
 def parse_suite(data: Any, path: str, load_cases: CaseLoader) -> Suite:
     """Validate a parsed suite document (cases from `cases_file:` come through `load_cases`)."""
     raw = require_mapping(data, "a suite file", path)
@@ -211,7 +235,16 @@ def parse_suite(data: Any, path: str, load_cases: CaseLoader) -> Suite:
         seen[case.id] = case.where
         cases.append(case)
     thresholds = parse_thresholds(raw.get("thresholds"), where_of(raw, "thresholds", path))
-    gate = require_mapping(raw.get("gate") or {}, "gate", path)
+    gate = parse_gate(raw.get("gate"), where_of(raw, "gate", path))
+    reduce = raw.get("reduce", "mean")
+    if reduce not in REDUCERS:
+        raise _err(f"`reduce: {reduce}` is not one of {', '.join(REDUCERS)}",
+                   where_of(raw, "reduce", path),
+                   "use mean (average), all (pass^k), any (pass@k) or majority")
+    judge = raw.get("judge")
+    if judge is not None and (not isinstance(judge, str) or not judge):
+        raise _err("`judge` must name a model", where_of(raw, "judge", path),
+                   "write e.g. `judge: openai:gpt-4o-mini`")
     suite_hash = content_hash({
         "prompt": prompt, "repeats": repeats, "thresholds": raw.get("thresholds"),
         "cases": [c.content_hash for c in cases], "ids": [c.id for c in cases],
@@ -219,4 +252,4 @@ def parse_suite(data: Any, path: str, load_cases: CaseLoader) -> Suite:
     return Suite(name=name, path=path, prompt=prompt, models=tuple(models_raw),
                  cases=tuple(cases), thresholds=thresholds, repeats=repeats,
                  description=str(raw.get("description") or ""), hash=suite_hash,
-                 gate=dict(gate))
+                 gate=gate, reduce=str(reduce), judge=judge)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from promptops.core.models import CaseRun
 from promptops.core.scorecard import Check, ModelCard
 
@@ -165,3 +167,39 @@ def prompt_label(prompt: str, version: str | None) -> str:
 def clip(text: str, limit: int) -> str:
     """Cut plain text to `limit` characters with `…` (long judge reasonings, error messages)."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def interval(ci: Any, *, as_pct: bool = False) -> str:
+    """`[low, high]` of a 95% interval (clipped to [0, 1]); empty when there is none."""
+    low, high = getattr(ci, "low", None), getattr(ci, "high", None)
+    if low is None or high is None:
+        return ""
+    low, high = max(0.0, low), min(1.0, high)
+    if as_pct:
+        return f"[{low * 100:.1f}, {high * 100:.1f}]%"
+    return f"[{low:.3f}, {high:.3f}]"
+
+
+def plus_minus(ci: Any) -> str:
+    """`±half-width` of a mean's interval, for compact tables."""
+    low, high = getattr(ci, "low", None), getattr(ci, "high", None)
+    return "" if low is None or high is None else f"±{(high - low) / 2:.3f}"
+
+
+def headline(card: ModelCard) -> str:
+    """The headline numbers with their intervals, in one sentence."""
+    parts = []
+    if card.pass_rate is not None:
+        parts.append(f"pass rate {pct(card.pass_rate)} {interval(card.pass_ci, as_pct=True)}"
+                     .rstrip())
+    if card.mean_score is not None:
+        parts.append(f"score {score(card.mean_score)} {interval(card.score_ci)}".rstrip())
+    n = f"{card.cases} cases" + (f" × {card.repeats} repeats" if card.repeats > 1 else "")
+    clusters = getattr(card.score_ci, "clusters", None)
+    if clusters:
+        n += f", {clusters} clusters"
+    text = "95% intervals: " + " · ".join(parts) + f" ({n})" if parts else ""
+    if card.judge_calls:
+        text += (f"{' · ' if text else ''}LLM judge: {card.judge_calls} verdicts, "
+                 f"{card.judge_errors} unusable ({pct(card.judge_error_rate)})")
+    return text

@@ -28,6 +28,12 @@ def render_terminal(
     """Print the scorecard of one run: summary, breakdowns, failures, checks, verdict, rule."""
     console.print(_header(meta, card, verbose))
     console.print(_summary(card.cards, verbose, console.width))
+    for mc in card.cards:
+        line = f.headline(mc)
+        if line:
+            label = f"{mc.model}: " if len(card.cards) > 1 else ""
+            style = _WARN if mc.judge_errors else "dim"
+            console.print(_t(label + line, style))
     if verbose or len(card.cards) == 1:
         for mc in card.cards:
             console.print(_breakdown(mc, titled=len(card.cards) > 1))
@@ -175,7 +181,7 @@ def _group_table(title: str, groups: Sequence[GroupStats], mc: ModelCard, unscor
             _t(g.key),
             _t(str(g.runs)),
             _t(f.pct(g.pass_rate), _rate_style(g.pass_rate, mc)),
-            _t(f.score(g.mean_score)),
+            _t(f"{f.score(g.mean_score)} {f.plus_minus(g.ci)}".rstrip()),
         ]
         if unscored:
             row.append(_t(str(g.unscored), _WARN if g.unscored else "dim"))

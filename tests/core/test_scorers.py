@@ -58,7 +58,7 @@ def bad(scorer: str, reference: Any = NO_REF, **options: Any) -> ConfigError:
 
 def test_registry_has_every_scorer_with_a_doc() -> None:
     expected = {"exact", "contains", "not_contains", "regex", "json", "numeric", "custom"}
-    expected |= {"latency", "cost", "output_tokens"}
+    expected |= {"latency", "cost", "output_tokens", "llm_judge"}
     assert set(SCORERS) == expected
     for name, spec in SCORERS.items():
         assert spec.name == name

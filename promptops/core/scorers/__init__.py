@@ -7,7 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from promptops.core.models import Criterion, Observation, ScoreResult
-from promptops.core.scorers import budget, custom, exact, json_scorer, numeric, regex, text
+from promptops.core.scorers import (
+    budget,
+    custom,
+    exact,
+    json_scorer,
+    llm_judge,
+    numeric,
+    regex,
+    text,
+)
 from promptops.core.scorers.base import COMMON_KEYS, ScorerSpec, Verdict
 from promptops.core.scorers.normalize import MISSING, config_error, cut
 
@@ -26,6 +35,7 @@ SCORERS: dict[str, ScorerSpec] = {
         budget.LATENCY,
         budget.COST,
         budget.OUTPUT_TOKENS,
+        llm_judge.SPEC,
     )
 }
 

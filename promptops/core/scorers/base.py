@@ -29,4 +29,6 @@ class ScorerSpec:
 
 
 # Criterion keys every scorer understands; everything else is scorer-specific.
-COMMON_KEYS = frozenset({"name", "scorer", "weight", "threshold", "required", "value"})
+COMMON_KEYS = frozenset({"name", "scorer", "weight", "threshold", "required", "value", "reduce"})
+# How a criterion's K repeats collapse into one result per case.
+REDUCERS = ("mean", "all", "any", "majority")
