@@ -141,12 +141,13 @@ def _normalise(text: str) -> str:
     return re.sub(r"[-_/]+", " ", text)
 
 
-def route_text(ticket: str) -> str:
+def route_text(ticket: str, min_weight: int = 1) -> str:
     """Return the queue whose keywords score highest for the ticket text, or general_inquiry."""
     text = _normalise(ticket)
     best_queue, best_score = FALLBACK_QUEUE, 0
     for queue, patterns in _PATTERNS:
-        score = sum(weight for pattern, weight in patterns if pattern.search(text))
+        score = sum(weight for pattern, weight in patterns
+                    if weight >= min_weight and pattern.search(text))
         # Strictly greater: on a tie the queue earlier in QUEUES (higher priority) keeps the win.
         if score > best_score:
             best_queue, best_score = queue, score
@@ -155,10 +156,19 @@ def route_text(ticket: str) -> str:
 
 def route(request: object) -> str:
     """Route a ticket to a queue by keyword matching (the non-AI fallback)."""
+    return route_text(_ticket(request))
+
+
+def route_strict(request: object) -> str:
+    """The same router keeping only strong hints (weight >= 2): the README's regression demo."""
+    return route_text(_ticket(request), min_weight=2)
+
+
+def _ticket(request: object) -> str:
     inputs = getattr(request, "inputs", None)
     if not isinstance(inputs, Mapping):
         msg = "request.inputs must be a mapping with a 'ticket' key"
         raise TypeError(msg)
     ticket = inputs["ticket"]
     # A missing or non-string ticket is routed like an empty one rather than crashing the fallback.
-    return route_text(ticket if isinstance(ticket, str) else "")
+    return ticket if isinstance(ticket, str) else ""
