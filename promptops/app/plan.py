@@ -33,6 +33,7 @@ class EvalOptions:
     resume: str | None = None  # run id, or "latest"
     concurrency: int | None = None
     judge: str | None = None  # overrides every llm_judge criterion's judge model
+    prompt: str | None = None  # run another prompt version than the suite names (baselines)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ def make_request(prompt: PromptFile, model: ResolvedModel, messages: Any,
                         tools=prompt.tools)
 
 
-def load_plan_parts(suite_path: Path) -> tuple[Path, ProjectConfig, Suite, PromptFile]:
+def load_plan_parts(suite_path: Path, prompt_ref: str | None = None
+                    ) -> tuple[Path, ProjectConfig, Suite, PromptFile]:
     """Load config, suite and prompt (validated)."""
     if not suite_path.is_file():
         raise ConfigError(f"suite file {str(suite_path)!r} not found",
@@ -117,7 +119,7 @@ def load_plan_parts(suite_path: Path) -> tuple[Path, ProjectConfig, Suite, Promp
     root = find_root(suite_path.parent)
     config = load_config(root)
     suite = load_suite(suite_path)
-    prompt = load_prompt(root, suite.prompt, where=f"{suite.path}")
+    prompt = load_prompt(root, prompt_ref or suite.prompt, where=f"{suite.path}")
     return root, config, suite, prompt
 
 
@@ -127,7 +129,7 @@ def build_plan(suite_path: Path, options: EvalOptions, env: Mapping[str, str] | 
     from promptops.providers.factory import build_provider
 
     env = os.environ if env is None else env
-    root, config, suite, prompt = load_plan_parts(suite_path)
+    root, config, suite, prompt = load_plan_parts(suite_path, options.prompt)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))  # python: baselines and custom scorers live in the repo
     specs = options.models or suite.models or ((prompt.model,) if prompt.model else ())

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from promptops import __version__
+from promptops.core.errors import ConfigError
 
 EXIT_CODES = """\b
 Exit codes:
@@ -92,10 +93,24 @@ def eval_command(
                                                    "latest.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Requests in flight per provider "
                                                     "(default: promptops.yaml).")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        metavar="REF", help="Compare with a baseline and gate on the paired difference: a run "
+        "id, a record file, NAME@VERSION (run now, cached), or `deployed`.")] = None,
+    env: Annotated[str | None, typer.Option(help="Environment for `--baseline deployed` "
+                                            "(default: the suite's gate.env or production).")
+                   ] = None,
+    margin: Annotated[float | None, typer.Option(help="Largest acceptable drop in mean score "
+                                                 "(default: suite gate.margin or 0.03).")
+                      ] = None,
+    tolerance: Annotated[float | None, typer.Option(help="A significant drop smaller than this "
+                                                    "does not fail (default 0).")] = None,
+    on_inconclusive: Annotated[str | None, typer.Option(
+        metavar="warn|fail", help="What an INCONCLUSIVE comparison does (default: warn, "
+        "exit 0 loudly).")] = None,
     output: Annotated[list[Path] | None, typer.Option(
         "--output", "-o", metavar="FILE",
         help="Also write a report: run.json (record), report.xml (JUnit), summary.md "
-        "(Markdown). Repeatable.")] = None,
+        "(Markdown), report.html (self-contained page). Repeatable.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the run record as JSON "
                                            "instead of the scorecard.")] = False,
     exit_zero: Annotated[bool, typer.Option(help="Exit 0 whatever the verdict, and say which "
@@ -113,23 +128,34 @@ def eval_command(
       promptops eval suites/customer-support-router.yaml -m keyword-baseline -m openai:gpt-4o-mini
       promptops eval suites/customer-support-router.yaml -f tag:multilingual -o report.xml
       promptops eval suites/customer-support-router.yaml --resume
+      promptops eval suites/customer-support-router.yaml --baseline customer-support-router@0.1.0
+      promptops eval suites/customer-support-router.yaml --repeats 3 -o report.html
 
     \b
     Exit codes:
       0  passed
-      1  gate failed: a threshold missed or a required case failed
+      1  gate failed: a threshold missed, a required case failed, or the comparison
+         with --baseline is FAIL (or INCONCLUSIVE with --on-inconclusive fail)
       2  bad input, found before any model call
       3  provider errors above the suite's error budget
     """
-    from promptops.cli.eval_output import run_eval
+    from promptops.app.plan import EvalOptions
+    from promptops.cli.eval_output import Display, GateArgs, run_eval
 
     try:
-        code = run_eval(
-            suite, models=tuple(model or ()), filters=tuple(filter_ or ()), sample=sample,
-            seed=seed, repeats=repeats, use_cache=not no_cache, refresh=refresh,
+        if repeats is not None and repeats < 1:
+            raise ConfigError("--repeats must be at least 1", fix="pass e.g. --repeats 3")
+        if concurrency is not None and concurrency < 1:
+            raise ConfigError("--concurrency must be at least 1", fix="pass e.g. --concurrency 8")
+        options = EvalOptions(
+            models=tuple(model or ()), filters=tuple(filter_ or ()), sample=sample, seed=seed,
+            repeats=repeats, use_cache=not no_cache, refresh=refresh,
             resume=resume_run or ("latest" if resume else None), concurrency=concurrency,
             judge=judge,
-            outputs=tuple(output or ()), json_out=json_out, verbose=verbose, quiet=quiet,
+        )
+        code = run_eval(
+            suite, options, Display(tuple(output or ()), json_out, verbose, quiet),
+            GateArgs(baseline, env, margin, tolerance, on_inconclusive),
         )
     except KeyboardInterrupt:
         typer.echo("interrupted: finished cases are journalled; continue with "
@@ -140,6 +166,46 @@ def eval_command(
     if exit_zero and code:
         typer.echo(f"(a CI run would exit {code}; --exit-zero returned 0)", err=True)
         code = 0
+    raise typer.Exit(code)
+
+
+@app.command("compare")
+def compare_command(
+    baseline: Annotated[str, typer.Argument(metavar="RUN_A", help="Baseline: run id (or a "
+                                            "unique prefix) or record file.")],
+    candidate: Annotated[str, typer.Argument(metavar="RUN_B", help="Candidate: run id or "
+                                             "record file.")],
+    margin: Annotated[float, typer.Option(help="Largest acceptable drop in mean score.")
+                      ] = 0.03,
+    tolerance: Annotated[float, typer.Option(help="A significant drop smaller than this does "
+                                             "not fail.")] = 0.0,
+    on_inconclusive: Annotated[str, typer.Option(metavar="warn|fail", help="What an "
+                                                 "INCONCLUSIVE verdict does.")] = "warn",
+    output: Annotated[list[Path] | None, typer.Option(
+        "--output", "-o", metavar="FILE", help="Also write comparison.md (Markdown) or "
+        "comparison.json.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")
+                        ] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+) -> None:
+    """Compare two eval runs case by case: paired difference, interval, p, flips, verdict.
+
+    \b
+    Examples:
+      promptops compare 20261127T063012Z-router-1a2b3c 20261127T071544Z-router-4d5e6f
+      promptops compare old/run.json new/run.json --margin 0.05 -o comparison.md
+
+    \b
+    Exit codes: 0 PASS (or INCONCLUSIVE under warn), 1 FAIL (or INCONCLUSIVE under fail),
+    2 unknown run or bad option.
+    """
+    from promptops.cli.compare_output import run_compare
+
+    try:
+        code = run_compare(baseline, candidate, margin, tolerance, on_inconclusive,
+                           tuple(output or ()), json_out)
+    except Exception as exc:
+        raise fail(exc, debug) from None
     raise typer.Exit(code)
 
 

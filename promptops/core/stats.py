@@ -13,7 +13,9 @@ from statistics import NormalDist
 _EPS = 1e-16
 _TINY = 1e-300
 _MAX_ITER = 100_000
-_LARGE_DF = 1e5  # above this the t tail comes from its normal expansion
+_LARGE_DF = 1e5  # above this the t tail comes from its normal expansion (moderate x)
+_NORMAL_DF = 1e20
+_NOISE = 1e-12  # spreads below this (relative) are rounding, not variation
 
 
 @dataclass(frozen=True)
@@ -94,14 +96,14 @@ def _betai(a: float, b: float, x: float, y: float, log_x: float, log_y: float) -
 
 def _t_tail(x: float, df: float) -> float:
     """P(T > x) for x >= 0, computed directly so small tails keep their relative precision."""
-    if math.isinf(df):
+    if df >= _NORMAL_DF:  # t and normal agree to far below double precision
         return 0.5 * math.erfc(x / math.sqrt(2.0))
     x2 = x * x
     if x2 == 0.0:
         return 0.5
-    if df >= _LARGE_DF and x <= 10.0:
+    if df >= _LARGE_DF and x2 * x2 <= 1e-3 * df:
         # The continued fraction is ill-conditioned near its switch point for huge df; the
-        # normal expansion in 1/df (terms fitted and checked to 40 digits) is exact to ~1e-16.
+        # normal expansion in 1/df (checked to 40 digits) is exact to ~1e-16 in this range.
         phi = math.exp(-0.5 * x2) / math.sqrt(2.0 * math.pi)
         g1 = (x2 + 1.0) * x / 4.0
         g2 = (((3.0 * x2 - 7.0) * x2 - 5.0) * x2 - 3.0) * x / 96.0
@@ -161,6 +163,12 @@ def t_ppf(p: float, df: float) -> float:
     return x if p > 0.5 else -x
 
 
+def _constant(values: Sequence[float]) -> bool:
+    """True when the spread is float noise (e.g. 0.2 − 0.1 vs 0.9 − 0.8), not data."""
+    lo, hi = min(values), max(values)
+    return hi - lo <= _NOISE * max(1.0, abs(lo), abs(hi))
+
+
 def _mean(values: Sequence[float]) -> float:
     if min(values) == max(values):
         return float(values[0])  # exact for constant samples (no rounding drift)
@@ -168,6 +176,8 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def _var(values: Sequence[float]) -> float:
+    if _constant(values):
+        return 0.0
     m = _mean(values)
     return math.fsum((v - m) ** 2 for v in values) / (len(values) - 1)
 
@@ -197,6 +207,8 @@ def _se_df(values: Sequence[float], clusters: Sequence[str | None] | None
         g = len(sums)
         # Liang–Zeger sandwich for a mean with the G/(G−1) small-sample factor.
         var = g / (g - 1) * math.fsum(s * s for s in sums.values()) / (n * n)
+        if _constant(values):
+            var = 0.0
         return m, math.sqrt(var), float(g - 1), g
     return m, math.sqrt(_var(values) / n), float(n - 1), None
 
@@ -233,13 +245,19 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interva
 
 
 def _pearson(a: Sequence[float], b: Sequence[float]) -> float | None:
-    if min(a) == max(a) or min(b) == max(b):
+    if _constant(a) or _constant(b):
         return None
     ma, mb = _mean(a), _mean(b)
     sab = math.fsum((x - ma) * (y - mb) for x, y in zip(a, b, strict=True))
     saa = math.fsum((x - ma) ** 2 for x in a)
     sbb = math.fsum((y - mb) ** 2 for y in b)
     return max(-1.0, min(1.0, sab / math.sqrt(saa * sbb)))
+
+
+def _two_sided_p(mean: float, se: float, df: float) -> float:
+    if se == 0:  # no spread: a zero mean is no evidence, a non-zero one is certain
+        return 1.0 if abs(mean) <= _NOISE else 0.0
+    return min(1.0, 2.0 * t_cdf(-abs(mean / se), df))
 
 
 def paired_difference(baseline: Sequence[float], candidate: Sequence[float],
@@ -262,10 +280,7 @@ def paired_difference(baseline: Sequence[float], candidate: Sequence[float],
         return PairedDiff(1, diffs[0], None, None, None, None, None, None, None, None)
     m, se, df, g = _se_df(diffs, clusters)
     half = t_ppf((1.0 + confidence) / 2.0, df) * se
-    if se > 0:
-        p_value = min(1.0, 2.0 * t_cdf(-abs(m / se), df))
-    else:  # no spread: a zero mean is no evidence, a non-zero one is certain
-        p_value = 1.0 if m == 0 else 0.0
+    p_value = _two_sided_p(m, se, df)
     sd_diff = math.sqrt(_var(diffs))
     mde_se, mde_df = se, df
     if se == 0 and sd_diff > 0:  # degenerate clustered SE: fall back to the plain one
