@@ -176,7 +176,7 @@ def test_report_files(project: Project, monkeypatch) -> None:
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     project.server.responder = lambda req: "tech"
     result = project.run("eval", "suites/router.yaml", "-o", "r/run.json", "-o", "r/report.xml",
-                         "-o", "r/summary.md")
+                         "-o", "r/summary.md", "-o", "r/report.html")
     assert result.exit_code == 1
     import xml.etree.ElementTree as ET
 
@@ -185,6 +185,8 @@ def test_report_files(project: Project, monkeypatch) -> None:
     assert json.loads((project.root / "r/run.json").read_text())["meta"]["suite"] == "router"
     md = (project.root / "r/summary.md").read_text()
     assert "c0" in md
+    page = (project.root / "r/report.html").read_text()
+    assert page.lower().startswith("<!doctype html>") and 'data-case="c0"' in page
     text = summary.read_text()
     assert text.startswith("previous\n") and "router" in text
 

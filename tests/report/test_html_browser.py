@@ -25,6 +25,9 @@ except ImportError:
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+    # CI sets PROMPTOPS_REQUIRE_BROWSER: there a missing browser is a failure, not a skip.
+    if os.environ.get("PROMPTOPS_REQUIRE_BROWSER"):
+        raise RuntimeError(f"{CHROMIUM} / {CHROMEDRIVER} missing: run `make browser` as root")
     pytest.skip(
         f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install -y chromium chromium-driver)",
         allow_module_level=True,
