@@ -310,6 +310,7 @@ def _fmt(v: float) -> str:
 
 def verdict_rule(margin: float, tolerance: float, confidence: float = 0.95) -> str:
     """The human sentence behind `gate_verdict`, printed under the comparison."""
+    below = f"-{_fmt(tolerance)}" if tolerance else "0"
     return (f"FAIL when the {confidence * 100:g}% interval of the mean difference lies below "
-            f"-{_fmt(tolerance)}; PASS when its lower bound is above -{_fmt(margin)}; "
+            f"{below}; PASS when its lower bound is above -{_fmt(margin)}; "
             "otherwise INCONCLUSIVE.")

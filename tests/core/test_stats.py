@@ -316,7 +316,7 @@ def test_gate_verdict_boundaries_are_strict() -> None:
 
 def test_verdict_rule_text() -> None:
     assert verdict_rule(0.03, 0.0) == (
-        "FAIL when the 95% interval of the mean difference lies below -0.00; "
+        "FAIL when the 95% interval of the mean difference lies below 0; "
         "PASS when its lower bound is above -0.03; otherwise INCONCLUSIVE.")
     assert "above -0.025;" in verdict_rule(0.025, 0.01)
     assert "below -0.01;" in verdict_rule(0.025, 0.01)
