@@ -181,9 +181,11 @@ def interval(ci: Any, *, as_pct: bool = False) -> str:
 
 
 def plus_minus(ci: Any) -> str:
-    """`±half-width` of a mean's interval, for compact tables."""
+    """`±half-width` of a mean's interval (clipped to [0, 1]), for compact tables."""
     low, high = getattr(ci, "low", None), getattr(ci, "high", None)
-    return "" if low is None or high is None else f"±{(high - low) / 2:.3f}"
+    if low is None or high is None:
+        return ""
+    return f"±{(min(1.0, high) - max(0.0, low)) / 2:.3f}"
 
 
 def headline(card: ModelCard) -> str:

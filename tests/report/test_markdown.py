@@ -73,7 +73,7 @@ def test_failing_case_output_is_escaped_on_one_line(meta: RunMeta, card: Scoreca
 def test_details_rule_and_footer(meta: RunMeta, card: Scorecard) -> None:
     md = render_markdown(meta, card)
     details = md.split("<details><summary>Per-tag results</summary>")[1].split("</details>")[0]
-    assert "| billing | `anthropic:claude-sonnet-4-5` | 2 | 50.0% | 0.500 ±6.353 |" in details
+    assert "| billing | `anthropic:claude-sonnet-4-5` | 2 | 50.0% | 0.500 ±0.500 |" in details
     assert "| critical | `anthropic:claude-sonnet-4-5` | 1 | 100.0% | 1.000 |" in details
     assert "> **Pass rule.** A case passes when its weighted score reaches" in md
     assert "every required criterion (route) passes" in md
