@@ -90,3 +90,51 @@ def classify_status(status: int) -> str:
     if status == 404:
         return "not_found"
     return "bad_request"
+
+
+class RegistryError(PromptopsError):
+    """A release-flow refusal; each subclass has its own exit code (DESIGN §3: 4+)."""
+
+    exit_code = 4
+
+
+class DirtyTreeError(RegistryError):
+    """The working tree has uncommitted changes the command would mix into its commit."""
+
+    exit_code = 4
+
+
+class TagExistsError(RegistryError):
+    """The release tag already exists; release tags are never moved."""
+
+    exit_code = 5
+
+
+class ConflictError(RegistryError):
+    """Another promptops command holds the lock, or the state changed underneath."""
+
+    exit_code = 6
+
+
+class PolicyDeniedError(RegistryError):
+    """A release or promotion is not allowed by policy (gate, status, blocked version)."""
+
+    exit_code = 7
+
+
+class VerifyFailedError(RegistryError):
+    """Hashes, tags or pointers do not match the registry."""
+
+    exit_code = 8
+
+
+class NoChangeError(RegistryError):
+    """Nothing to do: the head's behaviour equals the latest version."""
+
+    exit_code = 9
+
+
+class BumpTooSmallError(RegistryError):
+    """The declared bump level is smaller than the contract change requires."""
+
+    exit_code = 10
