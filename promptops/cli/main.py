@@ -311,6 +311,15 @@ def cache_clear(
     cache.close()
 
 
+def _register_release_commands() -> None:
+    from promptops.cli.release_cli import register
+
+    register(app)
+
+
+_register_release_commands()
+
+
 def run() -> None:
     """Console-script entry point."""
     if os.environ.get("NO_COLOR"):

@@ -1,0 +1,143 @@
+"""Release-flow records: the registry catalog, environment pointers and events (pure data)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+REGISTRY_SCHEMA = 1
+STATUSES = ("candidate", "released", "yanked")
+EVENT_KINDS = ("bump", "release", "promote", "rollback", "drill", "yank", "canary")
+FALLBACKS = ("rollback", "bundled", "disable", "error")
+
+
+@dataclass(frozen=True)
+class ChangelogEntry:
+    """One version of a prompt as recorded in the registry."""
+
+    version: str
+    date: str
+    status: str  # candidate | released | yanked
+    note: str
+    bump: str  # declared level
+    detected: str | None  # minimum level the contract change required (None: first version)
+    behaviour_hash: str
+    file_hash: str
+    model: str | None
+    scorecard: str | None = None
+    tag: str | None = None
+    released_by: str | None = None
+    forced_reason: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # unknown keys, kept on rewrite
+
+
+@dataclass(frozen=True)
+class PromptRecord:
+    """A prompt's registry entry: pointers to versions and its changelog (newest first)."""
+
+    name: str
+    current: str | None  # latest released
+    latest: str | None  # newest bumped (candidate or released)
+    model: str | None
+    deployed: str | None  # mirror of deploy/production.yaml's promptVersion (compat only)
+    changelog: tuple[ChangelogEntry, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. owners, kept on rewrite
+
+    def entry(self, version: str) -> ChangelogEntry | None:
+        """The changelog entry of a version, or None."""
+        return next((e for e in self.changelog if e.version == version), None)
+
+    def versions(self) -> tuple[str, ...]:
+        """Every recorded version, newest first."""
+        return tuple(e.version for e in self.changelog)
+
+    def with_entry(self, entry: ChangelogEntry) -> PromptRecord:
+        """A copy with `entry` replacing the same version's entry, or prepended as newest."""
+        if self.entry(entry.version) is None:
+            return replace(self, changelog=(entry, *self.changelog))
+        log = tuple(entry if e.version == entry.version else e for e in self.changelog)
+        return replace(self, changelog=log)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The whole catalog, keyed by prompt name."""
+
+    schema: int = REGISTRY_SCHEMA
+    prompts: Mapping[str, PromptRecord] = field(default_factory=dict)
+
+    def get(self, name: str) -> PromptRecord | None:
+        """A prompt's record, or None when it has never been bumped."""
+        return self.prompts.get(name)
+
+    def with_prompt(self, record: PromptRecord) -> Registry:
+        """A new Registry with `record` added or replaced."""
+        return replace(self, prompts={**self.prompts, record.name: record})
+
+
+@dataclass(frozen=True)
+class PointerEntry:
+    """One prompt's desired state in one environment (the feature-flag record)."""
+
+    enabled: bool
+    prompt_version: str | None
+    model: str | None
+    rollback_version: str | None
+    rollback_model: str | None
+    fallback_behavior: str  # rollback | bundled | disable | error
+    behaviour_hash: str | None
+    rollback_behaviour_hash: str | None
+    blocked: tuple[str, ...]
+    deployed_at: str | None
+    deployed_by: str | None
+    event: str | None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. canary, kept on rewrite
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """An environment's pointer file: which version of each prompt it serves."""
+
+    env: str
+    prompts: Mapping[str, PointerEntry] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. policy, kept on rewrite
+
+    def get(self, name: str) -> PointerEntry | None:
+        """A prompt's entry, or None when it is not deployed here."""
+        return self.prompts.get(name)
+
+    def with_entry(self, name: str, entry: PointerEntry) -> Pointer:
+        """A new Pointer with `entry` set for `name`."""
+        return replace(self, prompts={**self.prompts, name: entry})
+
+
+@dataclass(frozen=True)
+class Event:
+    """One append-only release-flow event (bump, release, promote, rollback, ...)."""
+
+    id: str
+    kind: str
+    prompt: str
+    env: str | None
+    when: str
+    who: str
+    from_version: str | None = None
+    to_version: str | None = None
+    from_model: str | None = None
+    to_model: str | None = None
+    note: str | None = None
+    reason: str | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    timings: Mapping[str, Any] = field(default_factory=dict)
+
+
+def event_id(when: str | datetime, env: str | None, prompt: str, kind: str) -> str:
+    """`<ts>__<env>__<name>__<kind>`, safe as a file name (env `-` when none)."""
+    if isinstance(when, datetime):
+        utc = when.astimezone(UTC) if when.tzinfo else when
+        stamp = utc.strftime("%Y-%m-%dT%H-%M-%SZ")
+    else:
+        stamp = when.replace(":", "-")
+    return f"{stamp}__{env or '-'}__{prompt.replace('/', '+')}__{kind}"
