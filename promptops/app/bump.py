@@ -96,6 +96,8 @@ def bump(root: Path, name: str, level: str, note: str, *, pre: str | None = None
                             reason if force else None)
         if dry_run:
             return result
+        if snapshot.exists() and (record is None or record.entry(new) is None):
+            snapshot.unlink()  # left by a bump killed before it reached the registry
         file_hash = store.write_snapshot(name, new, text)
         head_path.write_text(text, encoding="utf-8")
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -68,3 +68,125 @@ def register(app: typer.Typer) -> None:
         if not dry_run:
             lines.append(f"  snapshot {result.snapshot} · commit {str(result.commit)[:12]}")
         _emit(result, json_out, "\n".join(lines))
+
+    @app.command("verify")
+    def verify_command(json_out: Json = False, debug: Debug = False) -> None:
+        """Check snapshots against the registry, release tags, pointers and version order.
+
+        Run it in CI on every pull request.
+
+        \b
+        Example:  promptops verify
+        Exit codes: 0 consistent · 8 something does not match (each problem is listed)
+        """
+        from promptops.app.verify import verify
+
+        try:
+            report = verify(Path.cwd())
+        except Exception as exc:
+            raise fail(exc, debug) from None
+        if json_out:
+            typer.echo(json.dumps({"ok": report.ok, "problems": report.problems,
+                                   "versions": report.versions, "pointers": report.pointers}))
+        else:
+            for problem in report.problems:
+                typer.echo(f"✗ {problem}", err=True)
+            typer.echo(f"{'ok' if report.ok else 'FAILED'}: {report.versions} versions, "
+                       f"{report.pointers} pointers checked")
+        raise typer.Exit(0 if report.ok else 8)
+
+    @app.command("history")
+    def history_command(
+        name: Annotated[str, typer.Argument(help="Prompt name.")],
+        json_out: Json = False,
+        debug: Debug = False,
+    ) -> None:
+        """Show a prompt's events: bumps, releases, promotions, rollbacks, drills.
+
+        \b
+        Example:  promptops history customer-support-router
+        """
+        from promptops.app.history import history
+
+        try:
+            events = history(Path.cwd(), name)
+        except Exception as exc:
+            raise fail(exc, debug) from None
+        if json_out:
+            typer.echo(json.dumps([asdict(e) for e in events], indent=1, default=str))
+            return
+        for e in events:
+            move = f"{e.from_version or '-'} → {e.to_version or '-'}"
+            why = e.reason or e.note or ""
+            typer.echo(f"{e.when}  {e.kind:<8} {e.env or '-':<11} {move:<22} {e.who}  {why}")
+
+    @app.command("status")
+    def status_command(
+        env: Annotated[str | None, typer.Option(help="Only this environment.")] = None,
+        json_out: Json = False,
+        debug: Debug = False,
+    ) -> None:
+        """Show what each environment serves (deploy/<env>.yaml).
+
+        \b
+        Example:  promptops status --env production
+        """
+        from promptops.app.history import status
+
+        try:
+            envs = status(Path.cwd(), env)
+        except Exception as exc:
+            raise fail(exc, debug) from None
+        if json_out:
+            typer.echo(json.dumps({e: {n: asdict(p) for n, p in ps.items()}
+                                   for e, ps in envs.items()}, indent=1, default=str))
+            return
+        if not envs:
+            typer.echo("no environments yet (deploy/<env>.yaml is written by promptops promote)")
+        for e, prompts in envs.items():
+            typer.echo(f"{e}:")
+            for n, p in sorted(prompts.items()):
+                state = "enabled" if p.enabled else "DISABLED"
+                blocked = f" blocked {', '.join(p.blocked)}" if p.blocked else ""
+                typer.echo(f"  {n}  {p.prompt_version}  {p.model or ''}  {state}  rollback "
+                           f"{p.rollback_version or '-'}  since {p.deployed_at}{blocked}")
+
+    @app.command("diff")
+    def diff_command(
+        a: Annotated[str, typer.Argument(metavar="NAME@A")],
+        b: Annotated[str, typer.Argument(metavar="NAME@B")],
+        json_out: Json = False,
+        debug: Debug = False,
+    ) -> None:
+        """Compare two versions: template, config/model and contract separately, and scorecards.
+
+        \b
+        Example:  promptops diff customer-support-router@0.1.0 customer-support-router@0.2.0
+        """
+        from promptops.app.history import diff
+
+        try:
+            d = diff(Path.cwd(), a, b)
+        except Exception as exc:
+            raise fail(exc, debug) from None
+        if json_out:
+            typer.echo(json.dumps(asdict(d), indent=1, default=str))
+            return
+        typer.echo(f"== template ({d.name}@{d.a} → @{d.b})")
+        typer.echo("\n".join(d.template) or "  (unchanged)")
+        typer.echo("== model and config")
+        for key, old, new in d.settings or [("(unchanged)", "", "")]:
+            typer.echo(f"  {key}: {old} → {new}" if old or new else f"  {key}")
+        typer.echo("== contract")
+        for c in d.contract or ():
+            typer.echo(f"  {c.level:<5} {c.area}: {c.field} — {c.change}")
+        if not d.contract:
+            typer.echo("  (unchanged)")
+        sa, sb = d.scorecards
+        if sa and sb:
+            typer.echo("== scorecard")
+            for key in ("pass_rate", "mean_score", "cost_per_case_usd", "latency_p95_ms"):
+                va, vb = sa.get(key), sb.get(key)
+                delta = f"  ({vb - va:+.4g})" if isinstance(va, int | float) and isinstance(
+                    vb, int | float) else ""
+                typer.echo(f"  {key}: {va} → {vb}{delta}")

@@ -1,0 +1,116 @@
+"""Use case: `promptops verify` — snapshots, registry, tags and pointers agree (for CI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from promptops.core.errors import PromptopsError
+from promptops.core.prompt import parse_prompt
+from promptops.core.registry import PromptRecord
+from promptops.core.versioning import parse_version, sort_versions
+from promptops.core.yamlsource import parse_yaml
+from promptops.storage.git_repo import GitRepo
+from promptops.storage.registry_store import RegistryStore
+
+
+@dataclass
+class VerifyReport:
+    """Every problem found, and how much was checked."""
+
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    versions: int = 0
+    pointers: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+
+def tag_name(name: str, version: str) -> str:
+    """The release tag of a prompt version."""
+    return f"prompts/{name}@{version}"
+
+
+def verify(root: Path) -> VerifyReport:
+    """Check hashes, tags, pointers and version order; never changes anything."""
+    repo = GitRepo.find(root)
+    store = RegistryStore(repo.root)
+    report = VerifyReport()
+    registry = store.load_registry()
+    for name in sorted(registry.prompts):
+        _check_prompt(store, repo, registry.prompts[name], report)
+    for env in store.envs():
+        pointer = store.load_pointer(env)
+        for name, entry in sorted(pointer.prompts.items()):
+            report.pointers += 1
+            where = f"deploy/{env}.yaml: {name}"
+            record = registry.get(name)
+            if record is None:
+                report.problems.append(f"{where} points at a prompt the registry does not know")
+                continue
+            current = record.entry(entry.prompt_version) if entry.prompt_version else None
+            if entry.prompt_version and current is None:
+                report.problems.append(f"{where}: version {entry.prompt_version} is not in the "
+                                       "registry")
+            elif current is not None:
+                if current.status != "released":
+                    report.problems.append(f"{where}: {current.version} is {current.status}, "
+                                           "not released")
+                if current.version in entry.blocked:
+                    report.problems.append(f"{where}: {current.version} is blocked here")
+                if entry.behaviour_hash and entry.behaviour_hash != current.behaviour_hash:
+                    report.problems.append(f"{where}: behaviour hash differs from the registry's "
+                                           f"for {current.version}")
+            if entry.rollback_version and record.entry(entry.rollback_version) is None:
+                report.problems.append(f"{where}: rollbackVersion {entry.rollback_version} does "
+                                       "not exist")
+    return report
+
+
+def _check_prompt(store: RegistryStore, repo: GitRepo, record: PromptRecord,
+                  report: VerifyReport) -> None:
+    name = record.name
+    versions = list(record.versions())
+    if len(set(versions)) != len(versions):
+        report.problems.append(f"{name}: a version appears twice in the changelog")
+    try:
+        ordered = sort_versions(versions)
+    except PromptopsError as exc:
+        report.problems.append(f"{name}: {exc.what}")
+        return
+    if list(reversed(ordered)) != versions:  # newest first, by semver precedence
+        report.problems.append(f"{name}: versions are not monotonic (changelog order "
+                               f"{', '.join(versions)})")
+    for entry in record.changelog:
+        report.versions += 1
+        label = f"{name}@{entry.version}"
+        try:
+            text = store.read_snapshot(name, entry.version)
+        except PromptopsError as exc:
+            report.problems.append(f"{label}: {exc.what}")
+            continue
+        if store.file_hash(text) != entry.file_hash:
+            report.problems.append(f"{label}: snapshot bytes do not match the registry's "
+                                   "fileHash (a released file was edited)")
+        shown = f"prompts/{name}/versions/{entry.version}.yaml"
+        try:
+            snap = parse_prompt(parse_yaml(text, shown), shown)
+        except PromptopsError as exc:
+            report.problems.append(f"{label}: {exc.what}")
+            continue
+        if snap.behaviour_hash != entry.behaviour_hash:
+            report.problems.append(f"{label}: behaviour hash does not match the registry")
+        if entry.status == "released" and not repo.tag_exists(tag_name(name, entry.version)):
+            report.problems.append(f"{label} is released but tag {tag_name(name, entry.version)} "
+                                   "is missing (fetch tags: git fetch --tags)")
+    if record.current is not None:
+        current = record.entry(record.current)
+        if current is None or current.status not in ("released", "yanked"):
+            report.problems.append(f"{name}: current {record.current} is not a released version")
+        else:
+            parse_version(record.current)
+    if record.latest and record.entry(record.latest) is None:
+        report.problems.append(f"{name}: latest {record.latest} has no changelog entry")
