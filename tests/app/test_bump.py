@@ -189,3 +189,14 @@ def test_kill_9_during_bump_leaves_a_consistent_state(repo: Path) -> None:
         nxt = cli("bump", "router", "patch", "--note", f"after kill {i}", "--allow-dirty")
         assert nxt.exit_code in (0, 9), nxt.output
         assert cli("verify").exit_code == 0
+
+
+def test_leftover_snapshot_of_an_interrupted_bump_is_replaced(repo: Path) -> None:
+    cli("bump", "router", "minor", "--note", "first")
+    edit(repo, "Answer billing or tech.", "Answer billing or tech only.")
+    leftover = repo / "prompts/router/versions/0.1.1.yaml"
+    leftover.write_text("half a file from a killed bump")
+    result = cli("bump", "router", "patch", "--note", "retry", "--allow-dirty")
+    assert result.exit_code == 0, result.output
+    assert "half a file" not in leftover.read_text()
+    assert cli("verify").exit_code == 0
