@@ -317,9 +317,10 @@ def cache_clear(
 
 
 def _register_release_commands() -> None:
-    from promptops.cli.release_cli import register
+    from promptops.cli import release_cli, release_commands
 
-    register(app)
+    release_cli.register(app)
+    release_commands.register(app)
 
 
 _register_release_commands()

@@ -1,0 +1,105 @@
+"""The `promptops release` command: gate a candidate, mark it released, commit and tag it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from promptops.app.release import ReleaseResult
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def render(result: ReleaseResult) -> str:
+    """The human-readable report of a release (or of a failed gate)."""
+    mean = "n/a" if result.mean_score is None else f"{result.mean_score:.3f}"
+    source = f"reused run {result.run_id}" if result.reused else f"run {result.run_id}"
+    lines = [f"scorecard: {result.cases} cases · pass rate {_pct(result.pass_rate)} · "
+             f"mean score {mean} · {result.model} · {result.suite} ({source})"]
+    lines += [f"  {note}" for note in result.notes]
+    if result.exit_code:
+        lines.append(f"release of {result.name}@{result.version} refused:")
+        lines += [f"  ✗ {reason}" for reason in result.reasons]
+        lines.append(f"exit {result.exit_code}")
+    elif result.dry_run:
+        lines.append(f"would release {result.name}@{result.version}: gate passed "
+                     f"(scorecard {result.scorecard_hash}); nothing written (--dry-run)")
+    else:
+        lines.append(f"released {result.name}@{result.version} · tag {result.tag} · "
+                     f"commit {str(result.commit)[:12]}")
+        lines.append(f"  scorecard {result.scorecard_path} ({result.scorecard_hash})")
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `release` command to the CLI."""
+    from promptops.cli.main import fail
+
+    @app.command("release")
+    def release_command(
+        ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION]",
+                                           help="Prompt to release; the version defaults to "
+                                           "the latest bumped one.")],
+        suite: Annotated[Path | None, typer.Option(
+            metavar="SUITE", help="Suite that gates it (default: the one suite whose "
+            "`prompt:` is NAME).")] = None,
+        gate_env: Annotated[str, typer.Option(
+            help="Compare against the version deployed here (deploy/<env>.yaml).")
+        ] = "production",
+        on_inconclusive: Annotated[str | None, typer.Option(
+            metavar="warn|fail", help="An INCONCLUSIVE comparison warns or fails "
+            "(default: the suite's gate.on_inconclusive).")] = None,
+        actor: Annotated[str | None, typer.Option(
+            help="Who releases (CI identity); default: git user.")] = None,
+        dry_run: Annotated[bool, typer.Option(
+            help="Check and gate (the eval may run; it is cached); write nothing.")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="Machine-readable result.")
+                            ] = False,
+        debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    ) -> None:
+        """Gate a candidate version on its scorecard, then mark it released and tag it.
+
+        Reuses the newest run with the same behaviour hash, model and suite hash (or runs the
+        suite now), checks the suite's thresholds and required cases, and compares it paired
+        against the version deployed in --gate-env. On a pass: the scorecard is committed to
+        suites/scorecards/NAME/VERSION.json, the registry marks the version released, an event
+        is written, and the annotated tag prompts/NAME@VERSION carries the release record.
+
+        \b
+        Examples:
+          promptops release customer-support-router
+          promptops release customer-support-router@2.4.0 --dry-run
+          promptops release customer-support-router@2.4.0-rc.1 --suite suites/csr.yaml
+          promptops release customer-support-router --gate-env staging --on-inconclusive fail
+
+        \b
+        Exit codes: 0 released (or would be, with --dry-run) · 1 gate failed (thresholds,
+        required case, or a regression vs the deployed version) · 2 bad input · 3 providers
+        failing · 4 dirty tree · 5 tag exists · 6 another command holds the lock
+        · 7 not a candidate (released without tag, yanked) · 8 snapshot hash mismatch.
+        """
+        from promptops.app.release import release
+
+        name, _, version = ref.partition("@")
+        try:
+            if on_inconclusive not in (None, "warn", "fail"):
+                from promptops.core.errors import ConfigError
+
+                raise ConfigError(f"--on-inconclusive {on_inconclusive!r}", fix="use warn or fail")
+            result = release(Path.cwd(), name, version or None, suite=suite, gate_env=gate_env,
+                             dry_run=dry_run, actor=actor, on_inconclusive=on_inconclusive)
+        except Exception as exc:
+            raise fail(exc, debug) from None
+        if json_out:
+            typer.echo(json.dumps(asdict(result), indent=1, default=str))
+        else:
+            typer.echo(render(result))
+        if result.exit_code:
+            raise typer.Exit(result.exit_code)
