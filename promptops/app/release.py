@@ -18,17 +18,15 @@ from promptops.app.plan import EvalOptions
 from promptops.core.errors import (
     ConfigError,
     PolicyDeniedError,
-    PromptopsError,
     TagExistsError,
     VerifyFailedError,
 )
 from promptops.core.models import CaseRun, RunMeta
-from promptops.core.registry import ChangelogEntry, Event, PromptRecord, event_id
+from promptops.core.registry import ChangelogEntry, Event, PromptRecord, event_id, tag_name
 from promptops.core.versioning import parse_version
-from promptops.core.yamlsource import parse_yaml
 from promptops.storage.atomic import atomic_write
 from promptops.storage.git_repo import GitRepo
-from promptops.storage.project import display, load_prompt, load_suite, state_dir
+from promptops.storage.project import display, load_prompt, load_suite, state_dir, suites_for
 from promptops.storage.records import SCHEMA_VERSION, meta_from_dict, read_record
 from promptops.storage.registry_store import RegistryStore
 
@@ -74,14 +72,7 @@ class Scored:
 
 def find_suite(root: Path, name: str) -> Path:
     """The single suites/*.yaml whose `prompt:` is `name` (or `name@...`)."""
-    found = []
-    for path in sorted((root / "suites").glob("*.yaml")):
-        try:
-            data = parse_yaml(path.read_text(encoding="utf-8"), display(path))
-        except (PromptopsError, OSError, UnicodeDecodeError):
-            continue
-        if isinstance(data, Mapping) and str(data.get("prompt", "")).partition("@")[0] == name:
-            found.append(path)
+    found = suites_for(root, name)
     if len(found) != 1:
         listed = ", ".join(display(p) for p in found) or "none"
         raise ConfigError(f"{len(found)} suites evaluate prompt {name!r}", where="suites/",
@@ -154,7 +145,7 @@ def _check_version(repo: GitRepo, record: PromptRecord | None, name: str,
         raise ConfigError(f"prompt {name!r} has no versions in the registry",
                           fix=f'bump one first: promptops bump {name} patch --note "..."')
     entry = record.entry(version)
-    tag = f"prompts/{name}@{version}"
+    tag = tag_name(name, version)
     if entry is None:
         raise ConfigError(f"{name}@{version} is not in the registry",
                           why=f"versions: {', '.join(record.versions()) or 'none'}",
@@ -202,7 +193,7 @@ def release(root: Path, name: str, version: str | None = None, *, suite: Path | 
         policy = GatePolicy.from_suite(the_suite.gate, on_inconclusive=on_inconclusive)
         cand = score(repo.root, suite_path, the_suite.hash, name, version,
                      prompt.behaviour_hash, prompt.model, env)
-        tag = f"prompts/{name}@{version}"
+        tag = tag_name(name, version)
         sc_rel = f"suites/scorecards/{name}/{version}.json"
         result = ReleaseResult(
             name, version, tag, sc_rel, None, cand.reused, 0, (), None, None, dry_run,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from promptops.core.errors import PromptopsError
 from promptops.core.prompt import parse_prompt
-from promptops.core.registry import PromptRecord
+from promptops.core.registry import PromptRecord, tag_name
 from promptops.core.versioning import parse_version, sort_versions
 from promptops.core.yamlsource import parse_yaml
 from promptops.storage.git_repo import GitRepo
@@ -28,10 +28,6 @@ class VerifyReport:
         """True when nothing is wrong."""
         return not self.problems
 
-
-def tag_name(name: str, version: str) -> str:
-    """The release tag of a prompt version."""
-    return f"prompts/{name}@{version}"
 
 
 def verify(root: Path) -> VerifyReport:

@@ -141,3 +141,8 @@ def event_id(when: str | datetime, env: str | None, prompt: str, kind: str) -> s
     else:
         stamp = when.replace(":", "-")
     return f"{stamp}__{env or '-'}__{prompt.replace('/', '+')}__{kind}"
+
+
+def tag_name(name: str, version: str) -> str:
+    """The release tag of a version: prompts/<name>@<version> (annotated, never moved)."""
+    return f"prompts/{name}@{version}"

@@ -180,3 +180,16 @@ def load_suite(path: Path) -> Suite:
 def state_dir(root: Path) -> Path:
     """The git-ignored local state folder (`PROMPTOPS_HOME` overrides, for tests)."""
     return Path(os.environ.get("PROMPTOPS_HOME") or root / ".promptops")
+
+
+def suites_for(root: Path, name: str) -> list[Path]:
+    """Every suites/*.yaml whose `prompt:` is `name` (or `name@...`), sorted."""
+    found = []
+    for path in sorted((root / "suites").glob("*.yaml")):
+        try:
+            data = parse_yaml(path.read_text(encoding="utf-8"), display(path))
+        except (ConfigError, OSError, UnicodeDecodeError):
+            continue
+        if isinstance(data, Mapping) and str(data.get("prompt", "")).partition("@")[0] == name:
+            found.append(path)
+    return found

@@ -1,0 +1,273 @@
+"""Use cases: `promptops promote` and `promptops rollback`, which move an environment pointer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from promptops.core.errors import ConfigError, NoChangeError, PolicyDeniedError, VerifyFailedError
+from promptops.core.registry import (
+    ChangelogEntry,
+    Event,
+    PointerEntry,
+    PromptRecord,
+    event_id,
+    tag_name,
+)
+from promptops.core.yamlsource import parse_yaml, where_of
+from promptops.storage.git_repo import GitRepo
+from promptops.storage.registry_store import RegistryStore
+
+DEFAULT_FALLBACK = "rollback"
+DEPLOY_KINDS = ("promote", "rollback")
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """What a promote or rollback did (or, with --dry-run, would do)."""
+
+    name: str
+    env: str
+    from_version: str | None
+    to_version: str
+    commit: str | None
+    event: str | None
+    duration_s: float
+    dry_run: bool
+    yanked: bool = False
+    rollback_version: str | None = None  # what the new pointer entry names as its rollback
+
+
+def now_stamp() -> str:
+    """UTC now with milliseconds, so same-second events still sort in order."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+
+def promotion_order(root: Path) -> tuple[str, ...]:
+    """The `environments:` promotion order from promptops.yaml (empty when not set)."""
+    path = root / "promptops.yaml"
+    if not path.is_file():
+        return ()
+    data = parse_yaml(path.read_text(encoding="utf-8"), "promptops.yaml")
+    raw = data.get("environments") if isinstance(data, Mapping) else None
+    if raw is None:
+        return ()
+    if isinstance(raw, Mapping):
+        return tuple(str(k) for k in raw)
+    if isinstance(raw, list):
+        names = [str(i.get("name")) if isinstance(i, Mapping) else i for i in raw]
+        if all(isinstance(n, str) and n for n in names):
+            return tuple(str(n) for n in names)
+    raise ConfigError("`environments:` must list environment names in promotion order",
+                      where=where_of(data, "environments", "promptops.yaml"),
+                      fix="write `environments: [staging, production]`")
+
+
+def apply_deploy(stack: list[str], kind: str, version: str) -> list[str]:
+    """The deployed-versions stack after one promote or rollback event."""
+    out = list(stack)
+    if kind == "rollback":
+        if version in out:
+            while out[-1] != version:
+                out.pop()
+            return out
+        if out:
+            out.pop()  # the bad version goes; an off-history target takes its place
+    if not out or out[-1] != version:
+        out.append(version)
+    return out
+
+
+def deployed_stack(events: Sequence[Event], current: str | None) -> list[str]:
+    """Versions deployed in one env, oldest first, with rolled-back-from versions removed."""
+    stack: list[str] = []
+    for event in events:
+        if event.kind in DEPLOY_KINDS and event.to_version:
+            stack = apply_deploy(stack, event.kind, event.to_version)
+    if current and (not stack or stack[-1] != current):  # the pointer was edited by hand
+        if current in stack:
+            del stack[len(stack) - stack[::-1].index(current):]
+        else:
+            stack.append(current)
+    return stack
+
+
+def verified_entry(store: RegistryStore, record: PromptRecord | None, name: str,
+                   version: str) -> ChangelogEntry:
+    """The registry entry of a released version whose snapshot hash matches; else VerifyFailed."""
+    entry = record.entry(version) if record else None
+    if entry is None:
+        known = ", ".join(record.versions()[:8]) if record else "none"
+        raise VerifyFailedError(f"{name}@{version} is not in the registry",
+                                why=f"versions: {known}", fix="pick a released version")
+    if entry.status != "released":
+        fix = (f"release it first: promptops release {name}@{version}"
+               if entry.status == "candidate" else "pick another released version")
+        raise VerifyFailedError(f"{name}@{version} is {entry.status}, not released", fix=fix)
+    actual = store.file_hash(store.read_snapshot(name, version))
+    if actual != entry.file_hash:
+        path = store.snapshot_path(name, version).relative_to(store.root)
+        raise VerifyFailedError(f"{path} does not match the registry",
+                                why=f"registry {entry.file_hash}, file {actual}",
+                                fix=f"restore it: git checkout -- {path}")
+    return entry
+
+
+def _require_served(store: RegistryStore, name: str, version: str, prev: str) -> None:
+    if not any(e.kind == "promote" and e.to_version == version for e in store.events(name, prev)):
+        raise PolicyDeniedError(f"{name}@{version} has never been promoted to {prev}",
+                                why=f"promotion order requires {prev} first",
+                                fix=f"promote to {prev} first: promptops promote "
+                                f"{name}@{version} --to {prev}")
+
+
+def promote(root: Path, name: str, version: str, to_env: str, *,
+            require_previous: str | None = None, fallback_behavior: str | None = None,
+            dry_run: bool = False, actor: str | None = None) -> DeployResult:
+    """Point `to_env` at a released version (policy: promotion order, blocked, clean tree)."""
+    return promote_with(root, name, version, to_env, require_previous=require_previous,
+                        fallback_behavior=fallback_behavior, dry_run=dry_run, actor=actor)
+
+
+def promote_with(root: Path, name: str, version: str, to_env: str, *,
+                 require_previous: str | None = None, fallback_behavior: str | None = None,
+                 dry_run: bool = False, actor: str | None = None, policy: bool = True,
+                 require_clean: bool = True) -> DeployResult:
+    """`promote`, optionally without the promotion-order policy and clean-tree check (drills)."""
+    t0 = time.perf_counter()
+    repo = GitRepo.find(root)
+    store = RegistryStore(repo.root)
+    with store.lock():
+        if require_clean:
+            repo.require_clean()
+        record = store.load_registry().get(name)
+        entry = verified_entry(store, record, name, version)
+        tag = tag_name(name, version)
+        if not repo.tag_exists(tag):
+            raise VerifyFailedError(f"{name}@{version} has no release tag", where=tag,
+                                    fix="run `promptops verify`; restore the tag from the remote")
+        pointer = store.load_pointer(to_env)
+        current = pointer.get(name)
+        if current and version in current.blocked:
+            raise PolicyDeniedError(f"{name}@{version} is blocked in {to_env}",
+                                    why="it was yanked here by `promptops rollback --yank`",
+                                    fix="release a fixed version and promote that")
+        if policy:
+            order = promotion_order(repo.root)
+            prev = require_previous
+            if prev is None and to_env in order and order.index(to_env) > 0:
+                prev = order[order.index(to_env) - 1]
+            if prev is not None and prev != to_env:
+                _require_served(store, name, version, prev)
+        old = current.prompt_version if current else None
+        if current and old == version and current.enabled:
+            raise NoChangeError(f"{to_env} already serves {name}@{version}")
+        if dry_run:
+            return DeployResult(name, to_env, old, version, None, None,
+                                round(time.perf_counter() - t0, 3), True,
+                                rollback_version=old)
+        now = now_stamp()
+        who = actor or repo.user()
+        event = Event(id=event_id(now, to_env, name, "promote"), kind="promote", prompt=name,
+                      env=to_env, when=now, who=who, from_version=old, to_version=version,
+                      from_model=current.model if current else None, to_model=entry.model,
+                      evidence={"tag": tag, "behaviorHash": entry.behaviour_hash,
+                                "fromBehaviorHash": current.behaviour_hash if current else None,
+                                "scorecard": entry.scorecard},
+                      timings={"start": now})
+        event_path = store.write_event(event)
+        new = PointerEntry(
+            enabled=True, prompt_version=version, model=entry.model, rollback_version=old,
+            rollback_model=current.model if current else None,
+            fallback_behavior=fallback_behavior
+            or (current.fallback_behavior if current else DEFAULT_FALLBACK),
+            behaviour_hash=entry.behaviour_hash,
+            rollback_behaviour_hash=current.behaviour_hash if current else None,
+            blocked=current.blocked if current else (), deployed_at=now, deployed_by=who,
+            event=event_path.stem, extra=current.extra if current else {})
+        store.save_pointer(pointer.with_entry(name, new))
+        paths = [str(store.pointer_path(to_env).relative_to(repo.root)),
+                 str(event_path.relative_to(repo.root))]
+        commit = repo.commit(paths, f"deploy({to_env}): {name} {old or 'none'} → {version}",
+                             trailers={"Prompt-Version": version, "Deploy-Env": to_env,
+                                       "Prompt-Behavior-Hash": entry.behaviour_hash})
+    return DeployResult(name, to_env, old, version, commit, event_path.stem,
+                        round(time.perf_counter() - t0, 3), False, rollback_version=old)
+
+
+def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: str,
+             yank: bool = False, dry_run: bool = False, actor: str | None = None
+             ) -> DeployResult:
+    """Point `env` back at the previously deployed version: no eval, no network, one commit."""
+    t0 = time.perf_counter()
+    if not reason or not reason.strip():
+        raise ConfigError("a rollback needs a reason", fix='pass --reason "what went wrong"')
+    repo = GitRepo.find(root)
+    store = RegistryStore(repo.root)
+    with store.lock():
+        pointer = store.load_pointer(env)
+        current = pointer.get(name)
+        if current is None or not current.prompt_version:
+            raise ConfigError(f"{name} is not deployed to {env}",
+                              where=str(store.pointer_path(env).relative_to(repo.root)),
+                              fix=f"promote a version first: promptops promote {name}@X --to {env}")
+        bad = current.prompt_version
+        events = store.events(name, env)
+        stack = deployed_stack(events, bad)
+        target = to
+        if target is None:
+            has_history = any(e.kind in DEPLOY_KINDS for e in events)
+            target = stack[-2] if len(stack) > 1 else (
+                None if has_history else current.rollback_version)
+        if target is None:
+            raise ConfigError(f"{name} has no previously deployed version in {env}",
+                              fix=f"name one: promptops rollback {name} --env {env} --to X "
+                              "--reason ...")
+        if target == bad:
+            raise ConfigError(f"{env} already serves {name}@{target}",
+                              fix="name another version with --to")
+        if target in current.blocked:
+            raise VerifyFailedError(f"{name}@{target} is blocked in {env}",
+                                    fix="roll back to another version with --to")
+        record = store.load_registry().get(name)
+        entry = verified_entry(store, record, name, target)
+        after = apply_deploy(stack, "rollback", target)
+        prev = after[-2] if len(after) > 1 else None
+        prev_entry = record.entry(prev) if record and prev else None
+        if dry_run:
+            return DeployResult(name, env, bad, target, None, None,
+                                round(time.perf_counter() - t0, 3), True, yank, prev)
+        now = now_stamp()
+        who = actor or repo.user()
+        blocked = (*current.blocked, bad) if yank and bad not in current.blocked \
+            else current.blocked
+        event = Event(id=event_id(now, env, name, "rollback"), kind="rollback", prompt=name,
+                      env=env, when=now, who=who, from_version=bad, to_version=target,
+                      from_model=current.model, to_model=entry.model, reason=reason.strip(),
+                      evidence={"yanked": yank, "rollbackVersion": prev,
+                                "behaviorHash": entry.behaviour_hash,
+                                "fromBehaviorHash": current.behaviour_hash},
+                      timings={"start": now,
+                               "prepared_s": round(time.perf_counter() - t0, 4)})
+        event_path = store.write_event(event)
+        new = PointerEntry(
+            enabled=current.enabled, prompt_version=target, model=entry.model,
+            rollback_version=prev, rollback_model=prev_entry.model if prev_entry else None,
+            fallback_behavior=current.fallback_behavior, behaviour_hash=entry.behaviour_hash,
+            rollback_behaviour_hash=prev_entry.behaviour_hash if prev_entry else None,
+            blocked=tuple(blocked), deployed_at=now, deployed_by=who, event=event_path.stem,
+            extra=current.extra)
+        store.save_pointer(pointer.with_entry(name, new))
+        paths = [str(store.pointer_path(env).relative_to(repo.root)),
+                 str(event_path.relative_to(repo.root))]
+        message = f"rollback({env}): {name} {bad} → {target}\n\n{reason.strip()}\n"
+        trailers = {"Prompt-Version": target, "Deploy-Env": env}
+        if yank:
+            trailers["Prompt-Blocked"] = bad
+        commit = repo.commit(paths, message, trailers=trailers)
+    return DeployResult(name, env, bad, target, commit, event_path.stem,
+                        round(time.perf_counter() - t0, 4), False, yank, prev)

@@ -1,0 +1,162 @@
+"""Deployment commands: promote, rollback and drill (they move deploy/<env>.yaml)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable result.")]
+DryRun = Annotated[bool, typer.Option(help="Show what would change; write nothing.")]
+Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
+Env = Annotated[str, typer.Option("--env", metavar="ENV", help="Environment (deploy/ENV.yaml).")]
+
+
+def _emit(result: Any, json_out: bool, text: str) -> None:
+    if json_out:
+        typer.echo(json.dumps(asdict(result), indent=1, default=str))
+    else:
+        typer.echo(text)
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    from promptops.core.errors import ConfigError
+
+    name, _, version = ref.partition("@")
+    if not name or not version:
+        raise ConfigError(f"expected NAME@VERSION, got {ref!r}",
+                          fix="e.g. promptops promote customer-support-router@1.2.0 --to staging")
+    return name, version
+
+
+def register(app: typer.Typer) -> None:
+    """Add promote, rollback and drill to the CLI."""
+    from promptops.cli.main import fail
+
+    @app.command("promote")
+    def promote_command(
+        ref: Annotated[str, typer.Argument(metavar="NAME@VERSION", help="A released version.")],
+        to: Annotated[str, typer.Option("--to", metavar="ENV", help="Target environment.")],
+        from_env: Annotated[str | None, typer.Option(
+            "--from", metavar="ENV", help="Environment that must have served the version first "
+            "(default: the one before ENV in promptops.yaml `environments:`).")] = None,
+        fallback: Annotated[str | None, typer.Option(
+            metavar="X", help="fallbackBehavior: rollback | bundled | disable | error, a python "
+            "alias or python:module:function (default: keep the current one, else rollback).")
+        ] = None,
+        dry_run: DryRun = False,
+        json_out: Json = False,
+        debug: Debug = False,
+    ) -> None:
+        """Point an environment at a released version (writes deploy/ENV.yaml, one commit).
+
+        \b
+        Examples:
+          promptops promote customer-support-router@1.2.0 --to staging
+          promptops promote customer-support-router@1.2.0 --to production --dry-run
+          promptops promote customer-support-router@1.2.0 --to staging --fallback keyword-baseline
+
+        \b
+        Exit codes: 0 done (or --dry-run) · 2 bad input · 4 dirty tree · 6 another command
+        holds the lock · 7 policy denied (blocked here, or not yet served in the previous
+        environment) · 8 not released, tag missing or snapshot hash mismatch · 9 already deployed.
+        """
+        from promptops.app.deploy import promote
+
+        try:
+            name, version = _split_ref(ref)
+            result = promote(Path.cwd(), name, version, to, require_previous=from_env,
+                             fallback_behavior=fallback, dry_run=dry_run)
+        except Exception as exc:
+            raise fail(exc, debug) from None
+        verb = "would promote" if dry_run else "promoted"
+        text = f"{verb} {name} in {to}: {result.from_version or '(none)'} → {version}"
+        if result.commit:
+            text += f"\n  commit {result.commit[:12]} · event {result.event}"
+        _emit(result, json_out, text)
+
+    @app.command("rollback")
+    def rollback_command(
+        name: Annotated[str, typer.Argument(help="Prompt name.")],
+        env: Env,
+        reason: Annotated[str, typer.Option(help="Why (required; recorded in the event).")],
+        to: Annotated[str | None, typer.Option(
+            "--to", metavar="VERSION", help="Target version (default: the version deployed "
+            "before the current one, from this environment's events).")] = None,
+        yank: Annotated[bool, typer.Option(help="Also block the current version in ENV so it "
+                                           "cannot be promoted again.")] = False,
+        dry_run: DryRun = False,
+        json_out: Json = False,
+        debug: Debug = False,
+    ) -> None:
+        """Move an environment back to the previously deployed version: no eval, no network.
+
+        Works with a dirty tree: it commits only deploy/ENV.yaml and its event file.
+
+        \b
+        Examples:
+          promptops rollback customer-support-router --env production --reason "wrong queues"
+          promptops rollback customer-support-router --env production --to 1.1.0 --reason INC-42
+          promptops rollback customer-support-router --env production --yank --reason "leaks PII"
+
+        \b
+        Exit codes: 0 done (or --dry-run) · 2 bad input, no reason, nothing deployed or no
+        previous version · 6 another command holds the lock · 8 target not released, yanked,
+        blocked or its snapshot hash mismatches.
+        """
+        from promptops.app.deploy import rollback
+
+        try:
+            result = rollback(Path.cwd(), name, env, to=to, reason=reason, yank=yank,
+                              dry_run=dry_run)
+        except Exception as exc:
+            raise fail(exc, debug) from None
+        verb = "would roll back" if dry_run else "rolled back"
+        text = (f"{verb} {name} in {env}: {result.from_version} → {result.to_version} "
+                f"in {result.duration_s:.3f} s")
+        if yank:
+            text += f"\n  {'would block' if dry_run else 'blocked'} {result.from_version} in {env}"
+        _emit(result, json_out, text)
+
+    @app.command("drill")
+    def drill_command(
+        name: Annotated[str, typer.Argument(help="Prompt name.")],
+        env: Env,
+        no_check: Annotated[bool, typer.Option("--no-check", help="Skip the suite and "
+                                               "fallback checks (timings only).")] = False,
+        json_out: Json = False,
+        debug: Debug = False,
+    ) -> None:
+        """Prove rollback works: roll back, check the target and fallback, roll forward, record.
+
+        Runs the prompt's suite against the rollback target on its model (cached), and when
+        fallbackBehavior names a python callable, makes it answer one case. Records a `drill`
+        event with rollback_s, check_s, forward_s, total_s and the verdict. Needs a clean tree.
+
+        \b
+        Examples:
+          promptops drill customer-support-router --env staging
+          promptops drill customer-support-router --env staging --no-check --json
+
+        \b
+        Exit codes: 0 pass · 1 fail (check failed or the pointer was not restored) · 2 bad
+        input or nothing to roll back to · 4 dirty tree · 6 lock held · 8 verify failed.
+        """
+        from promptops.app.drill import drill
+
+        try:
+            result = drill(Path.cwd(), name, env, check=not no_check)
+        except Exception as exc:
+            raise fail(exc, debug) from None
+        t = result.timings
+        lines = [f"drill {name} in {env}: {result.from_version} → {result.to_version} → "
+                 f"{result.from_version}: {result.verdict.upper()} (rollback "
+                 f"{t['rollback_s']:.3f} s, check {t['check_s']:.3f} s, forward "
+                 f"{t['forward_s']:.3f} s, total {t['total_s']:.3f} s)"]
+        lines += [f"  fail: {r}" for r in result.reasons]
+        lines += [f"  note: {n}" for n in result.notes]
+        _emit(result, json_out, "\n".join(lines))
+        raise typer.Exit(1 if result.verdict == "fail" else 0)
