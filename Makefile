@@ -47,6 +47,7 @@ lint: $(STAMP)
 ## Benchmarks against the fake server; figures go to bench/README.md by hand.
 bench: $(BIN)/promptops
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/rollback_bench.py
 
 clean:
 	rm -rf $(VENV) .promptops build *.egg-info
