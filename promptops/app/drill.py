@@ -25,7 +25,7 @@ class DrillResult:
     env: str
     from_version: str
     to_version: str
-    verdict: str  # pass | fail
+    verdict: str  # pass | fail | dry-run
     reasons: tuple[str, ...]
     notes: tuple[str, ...]
     timings: Mapping[str, float] = field(default_factory=dict)
@@ -78,7 +78,7 @@ def check_fallback(root: Path, name: str, version: str, fallback: str,
 
 
 def drill(root: Path, name: str, env: str, *, actor: str | None = None,
-          check: bool = True) -> DrillResult:
+          check: bool = True, dry_run: bool = False) -> DrillResult:
     """Roll `name` back in `env`, check the target and fallback, roll forward, record an event."""
     t0 = time.perf_counter()
     repo = GitRepo.find(root)
@@ -93,6 +93,12 @@ def drill(root: Path, name: str, env: str, *, actor: str | None = None,
     if not repo.tag_exists(tag_name(name, original)):
         raise VerifyFailedError(f"{name}@{original} has no release tag; a drill could not "
                                 "roll forward", fix="run `promptops verify`")
+    if dry_run:  # the rollback's own dry run names the target; nothing is written
+        plan = rollback(repo.root, name, env, reason="drill", actor=actor, dry_run=True)
+        return DrillResult(name=name, env=env, from_version=original,
+                           to_version=plan.to_version, verdict="dry-run", reasons=(),
+                           notes=(f"would roll back to {plan.to_version}, "
+                                  f"{'check it, ' if check else ''}then forward to {original}",))
     t_back = time.perf_counter()
     back = rollback(repo.root, name, env, reason="drill", actor=actor)
     t1 = time.perf_counter()

@@ -127,6 +127,8 @@ def register(app: typer.Typer) -> None:
         env: Env,
         no_check: Annotated[bool, typer.Option("--no-check", help="Skip the suite and "
                                                "fallback checks (timings only).")] = False,
+        dry_run: Annotated[bool, typer.Option(help="Name the rollback target; change "
+                                              "nothing.")] = False,
         json_out: Json = False,
         debug: Debug = False,
     ) -> None:
@@ -148,9 +150,12 @@ def register(app: typer.Typer) -> None:
         from promptops.app.drill import drill
 
         try:
-            result = drill(Path.cwd(), name, env, check=not no_check)
+            result = drill(Path.cwd(), name, env, check=not no_check, dry_run=dry_run)
         except Exception as exc:
             raise fail(exc, debug) from None
+        if dry_run:
+            _emit(result, json_out, f"drill {name} in {env}: {result.notes[0]}")
+            return
         t = result.timings
         lines = [f"drill {name} in {env}: {result.from_version} → {result.to_version} → "
                  f"{result.from_version}: {result.verdict.upper()} (rollback "

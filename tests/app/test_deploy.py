@@ -425,3 +425,15 @@ def test_cli_promote_rollback_drill(proj: Proj, monkeypatch: pytest.MonkeyPatch)
                               "--reason", "back", "--json"])
     assert out.exit_code == 0 and json.loads(out.output)["to_version"] == "1.1.0"
     assert GitRepo(proj.root).head() is not None
+
+
+def test_drill_dry_run_names_the_target_and_writes_nothing(proj: Proj) -> None:
+    proj.release("1.0.0", "1.1.0")
+    _deploy_two(proj, "rollback")
+    before = proj.commits()
+    result = drill(proj.root, NAME, "staging", dry_run=True)
+    assert (result.verdict, result.to_version) == ("dry-run", "1.0.0")
+    assert "would roll back to 1.0.0" in result.notes[0]
+    assert proj.commits() == before
+    entry = proj.store.load_pointer("staging").get(NAME)
+    assert entry is not None and entry.prompt_version == "1.1.0"
