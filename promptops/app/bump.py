@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
+from promptops.app.clock import now_stamp
 from promptops.core.contract import (
     ContractChange,
     check_declared_level,
@@ -100,7 +100,7 @@ def bump(root: Path, name: str, level: str, note: str, *, pre: str | None = None
             snapshot.unlink()  # left by a bump killed before it reached the registry
         file_hash = store.write_snapshot(name, new, text)
         head_path.write_text(text, encoding="utf-8")
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = now_stamp()
         who = actor or repo.user()
         entry = ChangelogEntry(
             version=new, date=now[:10], status="candidate", note=note.strip(),

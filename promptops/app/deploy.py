@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
+from promptops.app.clock import now_stamp
 from promptops.core.errors import ConfigError, NoChangeError, PolicyDeniedError, VerifyFailedError
 from promptops.core.registry import (
     ChangelogEntry,
@@ -39,11 +39,6 @@ class DeployResult:
     dry_run: bool
     yanked: bool = False
     rollback_version: str | None = None  # what the new pointer entry names as its rollback
-
-
-def now_stamp() -> str:
-    """UTC now with milliseconds, so same-second events still sort in order."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promptops.app.deploy import now_stamp, promote_with, rollback, verified_entry
+from promptops.app.clock import now_stamp
+from promptops.app.deploy import promote_with, rollback, verified_entry
 from promptops.core.errors import ConfigError, PromptopsError, VerifyFailedError
 from promptops.core.registry import FALLBACKS, Event, event_id, tag_name
 from promptops.storage.git_repo import GitRepo

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from promptops import __version__
+from promptops.app.clock import now_stamp
 from promptops.app.compare import GatePolicy, compare, deployed_version
 from promptops.app.eval_suite import execute, start
 from promptops.app.plan import EvalOptions
@@ -134,10 +134,6 @@ def _num(value: Any) -> str:
     return "n/a" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _check_version(repo: GitRepo, record: PromptRecord | None, name: str,
                    version: str | None) -> ChangelogEntry:
     """The candidate's registry entry, or the refusal that fits its state."""
@@ -156,11 +152,44 @@ def _check_version(repo: GitRepo, record: PromptRecord | None, name: str,
     if entry.status == "released":
         raise PolicyDeniedError(f"{name}@{version} is marked released but has no tag {tag}",
                                 why="an earlier release was interrupted after its commit",
-                                fix="run `promptops verify`; restore the tag or bump a new version")
+                                fix=f"`promptops release {name}@{version}` recreates the tag "
+                                "on that release commit when it can find it")
     if entry.status != "candidate":
         raise PolicyDeniedError(f"{name}@{version} is {entry.status}, not a candidate",
                                 fix="bump and release a new version instead")
     return entry
+
+
+def _retag(repo: GitRepo, store: RegistryStore, record: PromptRecord, version: str,
+           dry_run: bool) -> ReleaseResult | None:
+    """Finish a release killed between its commit and its tag: tag that commit now."""
+    entry = record.entry(version)
+    tag = tag_name(record.name, version)
+    if entry is None or entry.status != "released" or repo.tag_exists(tag):
+        return None
+    commit = repo.commit_with_subject(f"release({record.name}): {version}")
+    if commit is None:
+        return None  # not ours to repair: _check_version explains
+    event = next((e for e in reversed(store.events(prompt=record.name))
+                  if e.kind == "release" and e.to_version == version), None)
+    evidence = dict(event.evidence) if event else {}
+    path = f"suites/scorecards/{record.name}/{version}.json"
+    result = ReleaseResult(
+        name=record.name, version=version, tag=tag, scorecard_path=path,
+        scorecard_hash=entry.scorecard, reused=True, exit_code=0, reasons=(),
+        verdict=evidence.get("verdict"), commit=commit, dry_run=dry_run,
+        model=str(evidence.get("model") or entry.model or ""),
+        suite=str(evidence.get("suite") or ""), run_id=str(evidence.get("run") or ""),
+        baseline=evidence.get("baseline"), pass_rate=evidence.get("passRate"),
+        mean_score=evidence.get("meanScore"),
+        notes=(f"the release commit {commit[:12]} had no tag (an interrupted release); "
+               "tagged it now",))
+    if not dry_run:
+        repo.create_tag(tag, release_record(
+            result, entry, entry.released_by or repo.user(), event.when if event else now_stamp(),
+            str(evidence.get("suiteHash") or ""), str(evidence.get("gateEnv") or ""), commit),
+            commit=commit)
+    return result
 
 
 def release(root: Path, name: str, version: str | None = None, *, suite: Path | None = None,
@@ -175,6 +204,10 @@ def release(root: Path, name: str, version: str | None = None, *, suite: Path | 
         registry = store.load_registry()
         record = registry.get(name)
         version = version or (record.latest if record else None)
+        if record is not None and version is not None:
+            repaired = _retag(repo, store, record, version, dry_run)
+            if repaired is not None:
+                return repaired
         entry = _check_version(repo, record, name, version)
         assert record is not None and version is not None
         text = store.read_snapshot(name, version)
@@ -250,7 +283,7 @@ def _write(repo: GitRepo, store: RegistryStore, record: PromptRecord, entry: Cha
     """Scorecard file, registry, event, one commit; then the tag (only after the commit)."""
     name, version, sc_hash = result.name, result.version, result.scorecard_hash
     assert sc_hash is not None
-    now = _now()
+    now = now_stamp()
     who = actor or repo.user()
     atomic_write(repo.root / result.scorecard_path, data)
     new_entry = replace(entry, status="released", scorecard=sc_hash, tag=result.tag,

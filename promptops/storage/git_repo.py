@@ -252,6 +252,15 @@ class GitRepo:
         out = self._git("for-each-ref", "--format=%(refname:lstrip=2)", "refs/tags/")
         return sorted(t for t in out.decode().splitlines() if t.startswith(prefix))
 
+    def commit_with_subject(self, subject: str) -> str | None:
+        """The newest commit whose subject line is exactly `subject`, or None."""
+        out = self._git("log", "--format=%H%x00%s", "-n", "500")
+        for line in out.decode(errors="replace").splitlines():
+            sha, _, subj = line.partition("\0")
+            if subj == subject:
+                return sha
+        return None
+
     def tag_commit(self, name: str) -> str | None:
         """The commit a tag points to, or None if the tag is missing."""
         proc = self._run("rev-parse", "-q", "--verify", f"refs/tags/{name}^{{commit}}")

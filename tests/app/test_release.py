@@ -277,3 +277,42 @@ def test_kill_9_during_release_leaves_a_consistent_repo(tmp_path: Path, project:
             else:  # killed between the commit and the tag
                 with pytest.raises(PolicyDeniedError):
                     release(root, "router")
+
+
+def test_release_interrupted_before_its_tag_is_finished_by_release(repo: Path,
+                                                                    project: Project) -> None:
+    assert project.run("release", "router").exit_code == 0  # type: ignore[attr-defined]
+    release_commit = head(repo)
+    git(repo, "tag", "-d", "prompts/router@0.0.1")  # as if killed between commit and tag
+    from promptops.app.verify import verify
+
+    assert not verify(repo).ok
+    result = release(repo, "router", "0.0.1")
+    assert result.exit_code == 0 and "tagged it now" in result.notes[0]
+    assert GitRepo(repo).tag_commit("prompts/router@0.0.1") == release_commit
+    message = GitRepo(repo).tag_message("prompts/router@0.0.1")
+    assert message is not None and yaml.safe_load(message)["version"] == "0.0.1"
+    assert verify(repo).ok
+
+
+def test_status_and_diff_after_two_releases(repo: Path, project: Project) -> None:
+    assert release(repo, "router").exit_code == 0
+    edit_prompt(repo, "Be brief.")
+    bump(repo, "router", "patch", "brevity")
+    assert release(repo, "router").exit_code == 0
+    from promptops.app.deploy import promote
+
+    promote(repo, "router", "0.0.1", "staging")
+    promote(repo, "router", "0.0.2", "staging")
+    status = project.run("status", "--env", "staging")
+    assert status.exit_code == 0  # type: ignore[attr-defined]
+    assert "router  0.0.2" in status.output and "rollback 0.0.1" in status.output  # type: ignore[attr-defined]
+    data = json.loads(project.run("status", "--json").stdout)  # type: ignore[attr-defined]
+    assert data["staging"]["router"]["prompt_version"] == "0.0.2"
+    out = project.run("diff", "router@0.0.1", "router@0.0.2").output  # type: ignore[attr-defined]
+    assert "== template" in out and "+Route the ticket. Be brief." in out.replace("[system]", "")
+    assert "== contract" in out and "patch template" in out
+    assert "== scorecard" in out and "pass_rate: 1.0 → 1.0" in out
+    history = project.run("history", "router").output  # type: ignore[attr-defined]
+    kinds = [line.split()[1] for line in history.splitlines()]
+    assert kinds == ["bump", "release", "bump", "release", "promote", "promote"]
