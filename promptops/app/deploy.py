@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from promptops.app.clock import now_stamp
@@ -128,6 +128,18 @@ def promote(root: Path, name: str, version: str, to_env: str, *,
                         fallback_behavior=fallback_behavior, dry_run=dry_run, actor=actor)
 
 
+def _mirror_deployed(store: RegistryStore, name: str, env: str, version: str) -> list[str]:
+    """Keep the registry's `deployed` in step with production; the paths to commit."""
+    if env != "production":
+        return []
+    registry = store.load_registry()
+    record = registry.get(name)
+    if record is None or record.deployed == version:
+        return []
+    store.save_registry(registry.with_prompt(replace(record, deployed=version)))
+    return ["prompts/registry.yaml"]
+
+
 def promote_with(root: Path, name: str, version: str, to_env: str, *,
                  require_previous: str | None = None, fallback_behavior: str | None = None,
                  dry_run: bool = False, actor: str | None = None, policy: bool = True,
@@ -186,7 +198,8 @@ def promote_with(root: Path, name: str, version: str, to_env: str, *,
             event=event_path.stem, extra=current.extra if current else {})
         store.save_pointer(pointer.with_entry(name, new))
         paths = [str(store.pointer_path(to_env).relative_to(repo.root)),
-                 str(event_path.relative_to(repo.root))]
+                 str(event_path.relative_to(repo.root)), *_mirror_deployed(store, name, to_env,
+                                                                           version)]
         commit = repo.commit(paths, f"deploy({to_env}): {name} {old or 'none'} → {version}",
                              trailers={"Prompt-Version": version, "Deploy-Env": to_env,
                                        "Prompt-Behavior-Hash": entry.behaviour_hash})
@@ -258,7 +271,8 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
             extra=current.extra)
         store.save_pointer(pointer.with_entry(name, new))
         paths = [str(store.pointer_path(env).relative_to(repo.root)),
-                 str(event_path.relative_to(repo.root))]
+                 str(event_path.relative_to(repo.root)), *_mirror_deployed(store, name, env,
+                                                                           target)]
         message = f"rollback({env}): {name} {bad} → {target}\n\n{reason.strip()}\n"
         trailers = {"Prompt-Version": target, "Deploy-Env": env}
         if yank:

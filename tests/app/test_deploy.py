@@ -437,3 +437,19 @@ def test_drill_dry_run_names_the_target_and_writes_nothing(proj: Proj) -> None:
     assert proj.commits() == before
     entry = proj.store.load_pointer("staging").get(NAME)
     assert entry is not None and entry.prompt_version == "1.1.0"
+
+
+def test_registry_deployed_mirrors_production(proj: Proj) -> None:
+    proj.release("1.0.0", "1.1.0")
+    promote(proj.root, NAME, "1.0.0", "staging")
+    record = proj.store.load_registry().get(NAME)
+    assert record is not None and record.deployed is None  # staging does not count
+    promote(proj.root, NAME, "1.0.0", "production")
+    promote(proj.root, NAME, "1.1.0", "staging")
+    promote(proj.root, NAME, "1.1.0", "production")
+    record = proj.store.load_registry().get(NAME)
+    assert record is not None and record.deployed == "1.1.0"
+    rollback(proj.root, NAME, "production", reason="bad")
+    record = proj.store.load_registry().get(NAME)
+    assert record is not None and record.deployed == "1.0.0"
+    assert git(proj.root, "status", "--porcelain") == ""
