@@ -317,11 +317,12 @@ def cache_clear(
 
 
 def _register_release_commands() -> None:
-    from promptops.cli import deploy_commands, release_cli, release_commands
+    from promptops.cli import bundle_command, deploy_commands, release_cli, release_commands
 
     release_cli.register(app)
     release_commands.register(app)
     deploy_commands.register(app)
+    bundle_command.register(app)
 
 
 _register_release_commands()

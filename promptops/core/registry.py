@@ -143,6 +143,10 @@ def event_id(when: str | datetime, env: str | None, prompt: str, kind: str) -> s
     return f"{stamp}__{env or '-'}__{prompt.replace('/', '+')}__{kind}"
 
 
+# The `promptops bundle` file format (written by app/bundle.py, read by runtime/store.py).
+BUNDLE_SCHEMA = "promptops/bundle@1"
+
+
 def tag_name(name: str, version: str) -> str:
     """The release tag of a version: prompts/<name>@<version> (annotated, never moved)."""
     return f"prompts/{name}@{version}"

@@ -149,7 +149,7 @@ def _schema_of(value: Any, where: str) -> int:
     return int(number)
 
 
-def _pointer_entry_from(data: Any, where: str) -> PointerEntry:
+def pointer_entry_from(data: Any, where: str) -> PointerEntry:
     data = require_mapping(data, "a pointer entry", where)
     values: dict[str, Any] = {attr: _text(data, key, where) for attr, key in _POINTER_KEYS
                               if attr not in ("enabled", "blocked")}
@@ -163,7 +163,7 @@ def _pointer_entry_from(data: Any, where: str) -> PointerEntry:
                         extra=_extra(data, _POINTER_KEYS), **values)
 
 
-def _pointer_entry_to(entry: PointerEntry) -> dict[str, Any]:
+def pointer_entry_to(entry: PointerEntry) -> dict[str, Any]:
     out = {key: _plain(getattr(entry, attr)) for attr, key in _POINTER_KEYS}
     return {**out, **_plain(entry.extra)}
 
@@ -318,7 +318,7 @@ class RegistryStore:
                               where=where_of(data, "environment", where),
                               fix=f"set `environment: {env}`")
         prompts = require_mapping(data.get("prompts") or {}, "`prompts`", where)
-        entries = {str(n): _pointer_entry_from(e, where_of(prompts, str(n), where))
+        entries = {str(n): pointer_entry_from(e, where_of(prompts, str(n), where))
                    for n, e in prompts.items()}
         extra = {k: _plain(v) for k, v in data.items()
                  if k not in ("schema", "environment", "prompts")}
@@ -328,7 +328,7 @@ class RegistryStore:
         """The exact bytes save_pointer writes (prompts sorted by name)."""
         data: dict[str, Any] = {"schema": POINTER_SCHEMA, "environment": pointer.env}
         data.update(_plain(pointer.extra))
-        data["prompts"] = {n: _pointer_entry_to(pointer.prompts[n])
+        data["prompts"] = {n: pointer_entry_to(pointer.prompts[n])
                            for n in sorted(pointer.prompts)}
         return _dump(POINTER_HEADER, data)
 

@@ -1,0 +1,365 @@
+"""PromptStore: serve the deployed version of each prompt; re-read the pointer on change."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from promptops.core.errors import ConfigError, VerifyFailedError
+from promptops.core.models import Message
+from promptops.core.registry import BUNDLE_SCHEMA
+
+if TYPE_CHECKING:
+    from promptops.core.prompt import PromptFile, Renderer
+    from promptops.core.registry import Pointer, PointerEntry, Registry
+
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*")
+_Sig = tuple[int, int, int] | None
+
+
+def pin_variable(name: str) -> str:
+    """The environment variable that force-pins a prompt: PROMPTOPS_PIN_<NAME>."""
+    return "PROMPTOPS_PIN_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def _bare_hash(value: str | None) -> str | None:
+    return value.removeprefix("sha256:") if value else None
+
+
+def _signature(path: Path) -> _Sig:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class _Compiled:
+    """The Renderer of one prompt version, compiled on first render and shared."""
+
+    __slots__ = ("renderer",)
+
+    def __init__(self) -> None:
+        self.renderer: Renderer | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedPrompt:
+    """The version of a prompt to serve in an environment, with how it was chosen."""
+
+    name: str
+    version: str | None
+    env: str
+    source: str  # forced | pointer | disabled | head | bundle
+    prompt: PromptFile
+    model: str | None
+    enabled: bool
+    fallback_behavior: str | None
+    rollback_version: str | None
+    rollback_model: str | None
+    behaviour_hash: str
+    _compiled: _Compiled = field(default_factory=_Compiled, repr=False, compare=False)
+
+    def render(self, variables: Mapping[str, Any]) -> tuple[Message, ...]:
+        """Check the inputs against the contract and render every message."""
+        from promptops.core.prompt import Renderer, check_inputs
+
+        where = f"{self.name}@{self.version or 'head'}"
+        renderer = self._compiled.renderer
+        if renderer is None:
+            renderer = self._compiled.renderer = Renderer(self.prompt)
+        return renderer.render(check_inputs(self.prompt, variables, where), where)
+
+    def anthropic_request(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """Anthropic Messages shape: `system` (omitted when empty), `messages` and the config."""
+        msgs = self.render(variables)
+        system = "\n\n".join(m.content for m in msgs if m.role == "system")
+        out: dict[str, Any] = {"system": system} if system else {}
+        out["messages"] = [{"role": m.role, "content": m.content} for m in msgs
+                           if m.role != "system"]
+        return {**out, **self.prompt.config}
+
+    def openai_request(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """OpenAI Chat Completions shape: `messages` (system included) and the config."""
+        msgs = [{"role": m.role, "content": m.content} for m in self.render(variables)]
+        return {"messages": msgs, **self.prompt.config}
+
+    def trace_attributes(self) -> dict[str, str]:
+        """Span/log attributes naming exactly what was served (no version key for the head)."""
+        out = {"gen_ai.prompt.name": self.name}
+        if self.version is not None:
+            out["gen_ai.prompt.version"] = self.version
+        out.update({"promptops.behaviour_hash": self.behaviour_hash, "promptops.env": self.env,
+                    "promptops.source": self.source})
+        return out
+
+
+def _parse(text: str, shown: str, name: str) -> PromptFile:
+    from promptops.core.prompt import parse_prompt
+    from promptops.core.yamlsource import parse_yaml
+
+    prompt = parse_prompt(parse_yaml(text, shown), shown)
+    if prompt.name != name:
+        raise VerifyFailedError(f"{shown} says `name: {prompt.name}`, expected {name!r}",
+                                fix="restore the file from git")
+    return prompt
+
+
+class _ProjectSource:
+    """Pointer, registry, snapshots and heads read from a project checkout."""
+
+    def __init__(self, root: Path, env: str) -> None:
+        from promptops.storage.registry_store import RegistryStore
+
+        self.files = RegistryStore(root)
+        self.watch = self.files.pointer_path(env)
+        self.env = env
+        self._registry: Registry | None = None
+        self._registry_sig: _Sig = None
+
+    def load_pointer(self) -> Pointer:
+        return self.files.load_pointer(self.env)
+
+    def _reg(self) -> Registry:
+        sig = _signature(self.files.registry_path)
+        if self._registry is None or sig != self._registry_sig:
+            self._registry, self._registry_sig = self.files.load_registry(), sig
+        return self._registry
+
+    def versions(self, name: str) -> tuple[str, ...]:
+        record = self._reg().get(name)
+        return record.versions() if record else ()
+
+    def load_version(self, name: str, version: str) -> PromptFile:
+        record = self._reg().get(name)
+        entry = record.entry(version) if record else None
+        shown = f"prompts/{name}/versions/{version}.yaml"
+        if entry is None:
+            raise VerifyFailedError(f"{name}@{version} is not in prompts/registry.yaml",
+                                    why="an unrecorded snapshot cannot be verified",
+                                    fix="pin or deploy a version `promptops bump` recorded")
+        text = self.files.read_snapshot(name, version)
+        if self.files.file_hash(text) != entry.file_hash:
+            raise VerifyFailedError(f"{shown} does not match the registry's fileHash",
+                                    why="a released snapshot was edited; it will not be served",
+                                    fix=f"restore it: git checkout -- {shown}")
+        prompt = _parse(text, shown, name)
+        if _bare_hash(entry.behaviour_hash) not in (None, prompt.behaviour_hash):
+            raise VerifyFailedError(f"{shown}: behaviour hash differs from the registry",
+                                    fix=f"restore it: git checkout -- {shown}")
+        return prompt
+
+    def head(self, name: str) -> tuple[PromptFile, _Sig] | None:
+        path = self.head_path(name)
+        sig = _signature(path)
+        if sig is None:
+            return None
+        return _parse(path.read_bytes().decode("utf-8"), f"prompts/{name}/prompt.yaml", name), sig
+
+    def head_path(self, name: str) -> Path:
+        return self.files.root / "prompts" / name / "prompt.yaml"
+
+    def known(self) -> list[str]:
+        heads = {p.parent.name for p in (self.files.root / "prompts").glob("*/prompt.yaml")}
+        return sorted(heads | set(self.load_pointer().prompts))
+
+
+class _BundleSource:
+    """Pointer entries and snapshot texts read from one bundle JSON file."""
+
+    def __init__(self, path: Path, env: str | None) -> None:
+        self.watch, self.shown, self.env = path, str(path), env or ""
+        self.data: dict[str, Any] = {}
+        self.snapshots: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def _read(self) -> dict[str, Any]:
+        from promptops.storage.registry_store import RegistryStore
+
+        try:
+            data = json.loads(self.watch.read_bytes().decode("utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("bundle not found", where=self.shown,
+                              fix="build it: promptops bundle --env production") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"unreadable bundle: {exc}", where=self.shown,
+                              fix="rebuild it with `promptops bundle`") from None
+        if not isinstance(data, dict) or data.get("schema") != BUNDLE_SCHEMA:
+            raise ConfigError("not a promptops bundle (or a newer schema)", where=self.shown,
+                              fix=f"rebuild it with this promptops (schema {BUNDLE_SCHEMA})")
+        self.env = self.env or str(data.get("env"))
+        if data.get("env") != self.env:
+            raise ConfigError(f"bundle is for environment {data.get('env')!r}, not {self.env!r}",
+                              where=self.shown, fix="build it with `promptops bundle --env "
+                              f"{self.env}` or use PromptStore.from_bundle(path)")
+        snapshots: dict[tuple[str, str], dict[str, Any]] = {}
+        for name, item in (data.get("prompts") or {}).items():
+            for version, snap in (item.get("snapshots") or {}).items():
+                if RegistryStore.file_hash(snap["text"]) != snap.get("fileHash"):
+                    raise VerifyFailedError(f"bundle snapshot {name}@{version} does not match "
+                                            "its fileHash", where=self.shown,
+                                            fix="rebuild the bundle from a verified checkout")
+                snapshots[(name, version)] = snap
+        self.data, self.snapshots = data, snapshots
+        return data
+
+    def load_pointer(self) -> Pointer:
+        from promptops.core.registry import Pointer
+        from promptops.storage.registry_store import pointer_entry_from
+
+        data = self._read()
+        entries = {name: pointer_entry_from(item["pointer"], f"{self.shown}: {name}")
+                   for name, item in (data.get("prompts") or {}).items()}
+        return Pointer(env=self.env, prompts=entries)
+
+    def versions(self, name: str) -> tuple[str, ...]:
+        return tuple(v for n, v in self.snapshots if n == name)
+
+    def load_version(self, name: str, version: str) -> PromptFile:
+        snap = self.snapshots.get((name, version))
+        if snap is None:
+            raise VerifyFailedError(f"{name}@{version} is not in the bundle", where=self.shown,
+                                    fix="rebuild the bundle: promptops bundle --env " + self.env)
+        prompt = _parse(snap["text"], f"{self.shown}: {name}@{version}", name)
+        if _bare_hash(snap.get("behaviorHash")) not in (None, prompt.behaviour_hash):
+            raise VerifyFailedError(f"bundle snapshot {name}@{version}: behaviour hash differs",
+                                    where=self.shown, fix="rebuild the bundle")
+        return prompt
+
+    def head(self, name: str) -> tuple[PromptFile, _Sig] | None:
+        return None
+
+    def head_path(self, name: str) -> Path:
+        return self.watch
+
+    def known(self) -> list[str]:
+        return sorted(self.data.get("prompts") or {})
+
+
+class PromptStore:
+    """Loads prompts for one environment; `get` is a stat plus dict lookups when cached."""
+
+    def __init__(self, root: str | Path = ".", env: str = "production", *,
+                 bundle: str | Path | None = None, ttl_s: float | None = None,
+                 environ: Mapping[str, str] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._setup(_BundleSource(Path(bundle), env) if bundle is not None
+                    else _ProjectSource(Path(root), env), ttl_s, environ, clock)
+
+    def _setup(self, source: _ProjectSource | _BundleSource, ttl_s: float | None,
+               environ: Mapping[str, str] | None, clock: Callable[[], float]) -> None:
+        self._source = source
+        self._ttl, self._clock, self._next_check = ttl_s, clock, 0.0
+        self._environ: Mapping[str, str] = os.environ if environ is None else environ
+        self._lock = threading.Lock()
+        self._pins: dict[str, str] = {}
+        self._versions: dict[tuple[str, str], tuple[PromptFile, _Compiled]] = {}
+        self._resolved: dict[tuple[str, str | None], ResolvedPrompt] = {}
+        self._heads: dict[str, _Sig] = {}
+        self._sig: _Sig = None
+        self._reload(_signature(self._source.watch))
+        self.env: str = self._source.env
+
+    @classmethod
+    def from_bundle(cls, path: str | Path, env: str | None = None, *,
+                    ttl_s: float | None = None, environ: Mapping[str, str] | None = None,
+                    clock: Callable[[], float] = time.monotonic) -> PromptStore:
+        """Serve from a bundle built by `promptops bundle` (env defaults to the bundle's)."""
+        store = cls.__new__(cls)
+        store._setup(_BundleSource(Path(path), env), ttl_s, environ, clock)
+        return store
+
+    def _reload(self, sig: _Sig) -> None:
+        with self._lock:
+            pointer = self._source.load_pointer()
+            if isinstance(self._source, _BundleSource):
+                self._versions = {}
+            self._pointer, self._sig, self._resolved = pointer, sig, {}
+
+    def get(self, name: str) -> ResolvedPrompt:
+        """The prompt version to serve now: forced pin, pointer (or disabled), else the head."""
+        if self._ttl is None or self._clock() >= self._next_check:
+            if self._ttl is not None:
+                self._next_check = self._clock() + self._ttl
+            sig = _signature(self._source.watch)
+            if sig != self._sig:
+                self._reload(sig)
+        var = self._pins.get(name)
+        if var is None:
+            var = self._pins[name] = pin_variable(name)
+        key = (name, self._environ.get(var))
+        hit = self._resolved.get(key)
+        if hit is not None and (hit.version is not None or self._head_fresh(name)):
+            return hit
+        resolved = self._resolve(name, key[1])
+        self._resolved[key] = resolved
+        return resolved
+
+    def _head_fresh(self, name: str) -> bool:
+        return _signature(self._source.head_path(name)) == self._heads.get(name)
+
+    def _version(self, name: str, version: str) -> tuple[PromptFile, _Compiled]:
+        cached = self._versions.get((name, version))
+        if cached is None:
+            cached = self._versions[(name, version)] = (
+                self._source.load_version(name, version), _Compiled())
+        return cached
+
+    def _resolve(self, name: str, pin: str | None) -> ResolvedPrompt:
+        if not _NAME_RE.fullmatch(name):
+            raise ConfigError(f"invalid prompt name {name!r}",
+                              fix="use lowercase letters, digits, `-` and `/`")
+        entry = self._pointer.get(name)
+        if pin is not None:
+            if pin not in self._source.versions(name):
+                raise ConfigError(f"{pin_variable(name)}={pin} names an unknown version of {name}",
+                                  why=f"known: {', '.join(self._source.versions(name)) or 'none'}",
+                                  fix=f"unset {pin_variable(name)} or pin a recorded version")
+            return self._serve(name, pin, "forced", entry)
+        bundled = isinstance(self._source, _BundleSource)
+        if entry is not None and entry.prompt_version is not None:
+            source = "disabled" if not entry.enabled else "bundle" if bundled else "pointer"
+            return self._serve(name, entry.prompt_version, source, entry)
+        head = self._source.head(name)
+        if head is None:
+            raise ConfigError(
+                f"prompt {name!r} is not deployed in {self.env} and has no head file",
+                why=f"prompts here: {', '.join(self._source.known()) or 'none'}",
+                fix=f"check the name, or deploy it: promptops promote {name}@<version> "
+                f"--to {self.env}" + (" and rebuild the bundle" if bundled else ""))
+        prompt, self._heads[name] = head
+        enabled = entry.enabled if entry is not None else True
+        return ResolvedPrompt(
+            name, None, self.env, "head" if enabled else "disabled", prompt,
+            (entry.model if entry else None) or prompt.model, enabled,
+            entry.fallback_behavior if entry else None, entry.rollback_version if entry else None,
+            entry.rollback_model if entry else None, prompt.behaviour_hash)
+
+    def _serve(self, name: str, version: str, source: str,
+               entry: PointerEntry | None) -> ResolvedPrompt:
+        prompt, compiled = self._version(name, version)
+        model = prompt.model
+        if entry is not None:
+            for v, m, expected in ((entry.prompt_version, entry.model, entry.behaviour_hash),
+                                   (entry.rollback_version, entry.rollback_model,
+                                    entry.rollback_behaviour_hash)):
+                if v != version:
+                    continue
+                model = m or model
+                if _bare_hash(expected) not in (None, prompt.behaviour_hash):
+                    raise VerifyFailedError(
+                        f"{name}@{version}: behaviour hash differs from deploy/{self.env}.yaml",
+                        why=f"pointer {expected}, snapshot {prompt.behaviour_hash}",
+                        fix="restore the snapshot or the pointer from git; run promptops verify")
+                break
+        return ResolvedPrompt(
+            name, version, self.env, source, prompt, model,
+            entry.enabled if entry is not None and source != "forced" else True,
+            entry.fallback_behavior if entry else None, entry.rollback_version if entry else None,
+            entry.rollback_model if entry else None, prompt.behaviour_hash, compiled)
