@@ -17,9 +17,10 @@ _EXPORTS = {
     "PromptOpsUnavailable": "promptops.runtime.client",
     "MetricsWriter": "promptops.runtime.metrics",
     "RequestMetrics": "promptops.runtime.metrics",
+    "Telemetry": "promptops.runtime.telemetry",
 }
 
-__all__ = ["PromptStore", "ResolvedPrompt"]
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
