@@ -20,7 +20,10 @@ _EXPORTS = {
     "Telemetry": "promptops.runtime.telemetry",
 }
 
-__all__ = list(_EXPORTS)
+__all__ = [  # noqa: RUF022 - grouped by module, like _EXPORTS
+    "PromptStore", "ResolvedPrompt", "Runtime", "CallResult", "PromptOpsUnavailable",
+    "MetricsWriter", "RequestMetrics", "Telemetry",
+]
 
 
 def __getattr__(name: str) -> Any:
