@@ -73,10 +73,12 @@ class Runtime:
         breaker: CircuitBreaker | None = None,
         default_timeout_s: float = 30.0, max_retries_per_entry: int = 2,
         max_retry_after_s: float = 5.0, rng: Callable[[], float] = random.random,
+        telemetry: Any | None = None,
     ) -> None:
         self.store, self.config = store, config or ProjectConfig()
         self.chains = dict(chains or {})
         self.metrics, self.cache, self.environ = metrics, cache, environ
+        self.telemetry = telemetry  # promptops.runtime.telemetry.Telemetry (OTel), optional
         self.clock, self.sleep, self.rng = clock, sleep, rng
         self.breaker = breaker or CircuitBreaker(clock=clock)
         self.default_timeout_s = default_timeout_s
@@ -101,6 +103,10 @@ class Runtime:
         kw.setdefault("config", load_config(base))
         kw.setdefault("cache", ResponseCache(base / ".promptops" / "runtime-cache.db"))
         kw.setdefault("metrics", MetricsWriter(base / ".promptops" / "metrics.db"))
+        if "telemetry" not in kw:  # PROMPTOPS_OTEL=1 turns spans on (needs promptops[otel])
+            from promptops.runtime.telemetry import telemetry_from_env
+
+            kw["telemetry"] = telemetry_from_env(kw.get("environ", os.environ))
         return cls(PromptStore(base, env), **kw)
 
     # ------------------------------------------------------------------ public API
@@ -380,7 +386,33 @@ class Runtime:
             attempts=tuple(call.attempts), error=error,
         )
 
+    def _trace(self, call: _Call, result: CallResult) -> None:
+        """One OTel span + the GenAI client metrics for this call (never breaks the request)."""
+        telemetry = self.telemetry
+        if telemetry is None:
+            return
+        try:
+            end = time.time_ns()
+            requested = (result.requested_model or "").partition(":")
+            served = (result.model or "").partition(":")
+            failed = result.error is not None
+            last = call.last_error.kind if call.last_error else None
+            telemetry.record_call(
+                provider=served[0] or requested[0] or None,
+                request_model=requested[2] or None, response_model=served[2] or None,
+                input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens,
+                cache_read_tokens=result.usage.cache_read_tokens,
+                cache_write_tokens=result.usage.cache_write_tokens,
+                error_type=(last or "error") if failed else None,
+                prompt_name=result.prompt_name, prompt_version=result.prompt_version,
+                request_id=result.request_id, tier=result.tier,
+                start_ns=end - int(result.latency_ms * 1e6), end_ns=end)
+        except Exception:
+            log.exception("promptops: recording telemetry failed")
+
     def _record(self, call: _Call, result: CallResult, variables: Mapping[str, Any]) -> None:
+        if self.telemetry is not None:
+            self._trace(call, result)
         if self.metrics is None:
             return
         try:  # metrics must never break the request

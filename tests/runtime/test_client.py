@@ -487,3 +487,45 @@ def test_from_project_wires_store_cache_and_metrics(
     metrics.flush()
     assert metrics.written == 1
     metrics.close()
+
+
+def _telemetry() -> tuple[Any, Any]:
+    """A Telemetry on private in-memory OTel providers (skips without opentelemetry-sdk)."""
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from promptops.runtime.telemetry import Telemetry
+
+    exporter = InMemorySpanExporter()
+    tracer = TracerProvider()
+    tracer.add_span_processor(SimpleSpanProcessor(exporter))
+    meter = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    return Telemetry(tracer, meter), exporter
+
+
+def test_one_span_per_call_with_genai_attributes(srv: FakeServer) -> None:
+    telemetry, exporter = _telemetry()
+    env = Env(srv, resolved(), telemetry=telemetry)
+    res = env.call(request_id="req-otel")
+    [span] = exporter.get_finished_spans()
+    attrs = dict(span.attributes or {})
+    assert span.name == "chat model-a"
+    assert attrs["gen_ai.provider.name"] == "p1" and attrs["gen_ai.response.model"] == "model-a"
+    assert attrs["gen_ai.usage.input_tokens"] == res.usage.input_tokens == 7
+    assert attrs["gen_ai.prompt.name"] == "greet" and attrs["gen_ai.prompt.version"] == "1.0.0"
+    assert attrs["promptops.request_id"] == "req-otel" and attrs["promptops.tier"] == "primary"
+    assert "error.type" not in attrs
+
+
+def test_failed_call_span_carries_the_error_type(srv: FakeServer) -> None:
+    telemetry, exporter = _telemetry()
+    srv.script(*[Fault.status(401)] * 4)
+    env = Env(srv, resolved(), telemetry=telemetry)
+    res = env.call(raise_on_error=False)
+    assert res.error is not None
+    [span] = exporter.get_finished_spans()
+    assert dict(span.attributes or {})["error.type"] == "auth"
