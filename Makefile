@@ -36,12 +36,12 @@ browser:
 
 ## Install the dev environment; lint, type-check and run every test (what CI runs).
 test: $(STAMP) browser
-	$(BIN)/ruff check promptops tests baselines bench
+	$(BIN)/ruff check promptops tests baselines bench examples
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check promptops tests baselines bench
+	$(BIN)/ruff check promptops tests baselines bench examples
 	$(BIN)/mypy
 
 ## Benchmarks against the fake server; figures go to bench/README.md by hand.

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import random
+import sys
 import threading
 import time
 import uuid
@@ -100,6 +101,8 @@ class Runtime:
         from promptops.storage.project import load_config
 
         base = Path(root)
+        if str(base.resolve()) not in sys.path:
+            sys.path.append(str(base.resolve()))  # python: fallbacks live in the project
         kw.setdefault("config", load_config(base))
         kw.setdefault("cache", ResponseCache(base / ".promptops" / "runtime-cache.db"))
         kw.setdefault("metrics", MetricsWriter(base / ".promptops" / "metrics.db"))

@@ -453,3 +453,16 @@ def test_registry_deployed_mirrors_production(proj: Proj) -> None:
     record = proj.store.load_registry().get(NAME)
     assert record is not None and record.deployed == "1.0.0"
     assert git(proj.root, "status", "--porcelain") == ""
+
+
+def test_running_prompt_store_follows_a_rollback_without_restart(proj: Proj) -> None:
+    from promptops.runtime.store import PromptStore
+
+    proj.release("1.0.0", "1.1.0")
+    promote(proj.root, NAME, "1.0.0", "production")
+    promote(proj.root, NAME, "1.1.0", "production")
+    store = PromptStore(proj.root, "production")  # a long-lived process
+    assert store.get(NAME).version == "1.1.0"
+    rollback(proj.root, NAME, "production", reason="bad answers")  # another command
+    served = store.get(NAME)
+    assert (served.version, served.source) == ("1.0.0", "pointer")

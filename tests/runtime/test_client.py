@@ -529,3 +529,29 @@ def test_failed_call_span_carries_the_error_type(srv: FakeServer) -> None:
     assert res.error is not None
     [span] = exporter.get_finished_spans()
     assert dict(span.attributes or {})["error.type"] == "auth"
+
+
+def test_a_thousand_concurrent_calls_lose_no_metrics_row(tmp_path: Path,
+                                                         fallback_module: None) -> None:
+    from promptops.runtime.metrics import MetricsWriter
+
+    writer = MetricsWriter(tmp_path / "metrics.db")
+    prompt = resolved("python:rt_fallbacks:answer")
+    rt = Runtime(Store(prompt), config=ProjectConfig(), metrics=writer, environ={})
+
+    async def many() -> list[CallResult]:
+        try:
+            return list(await asyncio.gather(*(
+                rt.acall("greet", {"who": f"u{i}"}, request_id=f"r{i}") for i in range(1000))))
+        finally:
+            await rt.aclose()
+
+    results = asyncio.run(many())
+    writer.close()
+    assert all(r.ok for r in results)
+    assert writer.dropped == 0 and writer.written == 1000
+    import sqlite3
+
+    count = sqlite3.connect(tmp_path / "metrics.db").execute(
+        "SELECT COUNT(DISTINCT request_id) FROM requests").fetchone()[0]
+    assert count == 1000
