@@ -57,6 +57,7 @@ class Completion:
     request_id: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     attempts: int = 1
+    ttft_ms: float | None = None  # streams only: time to the first text delta
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import AsyncIterator
+from typing import Protocol, runtime_checkable
 
 from promptops.core.models import Completion, ModelRequest
 
@@ -19,4 +20,13 @@ class Provider(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class StreamingProvider(Provider, Protocol):
+    """A Provider that can also stream one attempt: text deltas, then the final Completion."""
+
+    def stream(self, request: ModelRequest, *, timeout_s: float) -> AsyncIterator[str | Completion]:
+        """Yield text deltas, then the Completion; a failure after a delta is `stream_broken`."""
         ...

@@ -11,15 +11,21 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from types import SimpleNamespace
 from typing import Any
 
 from promptops.core.config import ProviderConfig
 from promptops.core.errors import ProviderError
 from promptops.core.models import Completion, ModelRequest
-from promptops.providers.openai_provider import build_openai_kwargs, parse_chat_completion
-from promptops.providers.sdk_errors import malformed, to_provider_error
+from promptops.providers.openai_provider import (
+    ChunkAccumulator,
+    build_openai_kwargs,
+    parse_chat_completion,
+)
+from promptops.providers.sdk_errors import guard_stream, malformed, scrub, to_provider_error
+
+_SSE_FIELDS = ("event", "id", "retry")  # SSE fields other than `data`, ignored here
 
 
 class HttpStatusError(Exception):
@@ -118,6 +124,61 @@ class OpenAIHttpProvider:
 
             completion = replace(completion, request_id=request_id)
         return completion
+
+    def stream(self, request: ModelRequest, *, timeout_s: float) -> AsyncIterator[str | Completion]:
+        """Stream one Chat Completions call over SSE: text deltas, then the Completion."""
+        return guard_stream(self.name, self._events(request, timeout_s), timeout_s=timeout_s,
+                            key_env=self.config.api_key_env, secret=self._api_key)
+
+    async def _events(
+        self, request: ModelRequest, timeout_s: float
+    ) -> AsyncIterator[str | Completion]:
+        import aiohttp
+
+        kwargs = build_openai_kwargs(request, self.kind, timeout_s)
+        kwargs.pop("timeout", None)
+        body = {**kwargs, **kwargs.pop("extra_body", {}), "stream": True,
+                "stream_options": {"include_usage": True}}
+        secrets = (self._api_key,)
+        done = False
+        try:
+            async with self._get_session().post(
+                    self._url, data=json.dumps(body),
+                    timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+                if resp.status >= 400:
+                    raw = await resp.read()
+                    err = HttpStatusError(resp.status, raw.decode("utf-8", "replace"), resp.headers)
+                    raise to_provider_error(err, self.name, key_env=self.config.api_key_env,
+                                            secrets=secrets)
+                acc = ChunkAccumulator(resp.headers.get("x-request-id"))
+                async for raw_line in resp.content:
+                    line = raw_line.decode("utf-8", "replace").rstrip("\r\n")
+                    field, _, value = line.partition(":")
+                    if not line or not field or field in _SSE_FIELDS:
+                        continue  # blank separator, `: comment`, or a field we don't need
+                    if field != "data":
+                        raise malformed(self.name, "stream", ValueError(line[:80]), secrets)
+                    value = value.removeprefix(" ")
+                    if value == "[DONE]":
+                        done = True
+                        break
+                    try:
+                        data = json.loads(value)
+                    except ValueError as exc:
+                        raise malformed(self.name, "stream chunk", exc, secrets) from None
+                    if isinstance(data, dict) and data.get("error") is not None:
+                        raise ProviderError(f"{self.name}: error in stream: "
+                                            f"{scrub(value[:200], secrets)}",
+                                            kind="server")
+                    text = acc.add(_namespace(data))
+                    if text:
+                        yield text
+        except aiohttp.ClientPayloadError as exc:  # the body was cut off
+            raise ProviderError(f"{self.name}: connection lost mid-response ({exc})",
+                                kind="connection") from None
+        if not done and acc.finish_reason is None:
+            raise malformed(self.name, "stream", ValueError("ended without [DONE]"), secrets)
+        yield acc.completion()
 
     async def aclose(self) -> None:
         """Close the session's connections."""

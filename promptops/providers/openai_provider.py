@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from promptops.core.config import ProviderConfig
 from promptops.core.models import Completion, ModelRequest, ToolCall, Usage
-from promptops.providers.sdk_errors import call_sdk
+from promptops.providers.sdk_errors import call_sdk, guard_stream, malformed, response_header
 
 # Params that `chat.completions.create()` accepts as keyword arguments (checked on openai 3.57).
 _DIRECT_KEYS = (
@@ -73,6 +73,60 @@ def _arguments(raw: Any) -> dict[str, Any]:
     return dict(parsed) if isinstance(parsed, Mapping) else {"_value": parsed}
 
 
+def openai_usage(u: Any) -> Usage:
+    """Usage from a `CompletionUsage` (or None); prompt_tokens already include cached ones."""
+    if u is None:
+        return Usage()
+    details = getattr(u, "prompt_tokens_details", None)
+    return Usage(
+        input_tokens=u.prompt_tokens,
+        output_tokens=u.completion_tokens,
+        cache_read_tokens=int(getattr(details, "cached_tokens", None) or 0),
+        cache_write_tokens=int(getattr(details, "cache_write_tokens", None) or 0),
+    )
+
+
+class ChunkAccumulator:
+    """Builds a stream's final Completion from its `ChatCompletionChunk`s (SDK or namespace)."""
+
+    def __init__(self, request_id: str | None = None) -> None:
+        self.request_id = request_id
+        self.parts: list[str] = []
+        self.model: str | None = None
+        self.finish_reason: str | None = None
+        self.usage = Usage()
+        self.tools: dict[int, list[str]] = {}  # index -> [name, argument JSON so far]
+
+    def add(self, chunk: Any) -> str:
+        """Take one chunk; return its text delta ("" when it has none)."""
+        self.model = getattr(chunk, "model", None) or self.model
+        if getattr(chunk, "usage", None) is not None:
+            self.usage = openai_usage(chunk.usage)
+        text = ""
+        for choice in getattr(chunk, "choices", None) or ():
+            if (getattr(choice, "index", 0) or 0) != 0:
+                continue  # n > 1: only the first choice is the answer
+            self.finish_reason = getattr(choice, "finish_reason", None) or self.finish_reason
+            delta = getattr(choice, "delta", None)
+            text += getattr(delta, "content", None) or ""
+            for tc in getattr(delta, "tool_calls", None) or ():
+                slot = self.tools.setdefault(int(getattr(tc, "index", 0) or 0), ["", ""])
+                function = getattr(tc, "function", None)
+                slot[0] = getattr(function, "name", None) or slot[0]
+                slot[1] += getattr(function, "arguments", None) or ""
+        if text:
+            self.parts.append(text)
+        return text
+
+    def completion(self) -> Completion:
+        """The Completion of everything added so far (latency is stamped by the caller)."""
+        tool_calls = tuple(ToolCall(name=name, arguments=_arguments(args))
+                           for _, (name, args) in sorted(self.tools.items()) if name)
+        return Completion(text="".join(self.parts), usage=self.usage, served_model=self.model,
+                          finish_reason=self.finish_reason, request_id=self.request_id,
+                          tool_calls=tool_calls)
+
+
 def parse_chat_completion(resp: Any, latency_ms: float) -> Completion:
     """Build a Completion from a `ChatCompletion`; prompt_tokens already include cached ones."""
     choice = resp.choices[0]
@@ -82,19 +136,9 @@ def parse_chat_completion(resp: Any, latency_ms: float) -> Completion:
         for tc in (message.tool_calls or ())
         if getattr(tc, "function", None) is not None
     )
-    u = resp.usage
-    usage = Usage()
-    if u is not None:
-        details = getattr(u, "prompt_tokens_details", None)
-        usage = Usage(
-            input_tokens=u.prompt_tokens,
-            output_tokens=u.completion_tokens,
-            cache_read_tokens=int(getattr(details, "cached_tokens", None) or 0),
-            cache_write_tokens=int(getattr(details, "cache_write_tokens", None) or 0),
-        )
     return Completion(
         text=message.content or "",
-        usage=usage,
+        usage=openai_usage(resp.usage),
         served_model=resp.model,
         finish_reason=choice.finish_reason,
         latency_ms=latency_ms,
@@ -135,6 +179,30 @@ class OpenAIProvider:
         return await call_sdk(self.name, lambda: client.chat.completions.create(**kwargs),
                               parse_chat_completion, what="chat completion",
                               key_env=self.config.api_key_env, secret=self._api_key)
+
+    def stream(self, request: ModelRequest, *, timeout_s: float) -> AsyncIterator[str | Completion]:
+        """Stream one Chat Completions call: text deltas, then the Completion (usage included)."""
+        return guard_stream(self.name, self._chunks(request, timeout_s), timeout_s=timeout_s,
+                            key_env=self.config.api_key_env, secret=self._api_key)
+
+    async def _chunks(
+        self, request: ModelRequest, timeout_s: float
+    ) -> AsyncIterator[str | Completion]:
+        client = self._get_client()
+        kwargs = build_openai_kwargs(request, self.kind, timeout_s)
+        stream = await client.chat.completions.create(
+            **kwargs, stream=True, stream_options={"include_usage": True})
+        acc = ChunkAccumulator(response_header(stream, "x-request-id"))
+        try:
+            async for chunk in stream:
+                text = acc.add(chunk)
+                if text:
+                    yield text
+        finally:
+            await stream.close()
+        if acc.finish_reason is None:
+            raise malformed(self.name, "stream", ValueError("no finish_reason"), (self._api_key,))
+        yield acc.completion()
 
     async def aclose(self) -> None:
         """Close the SDK client's connections."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import inspect
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,6 +165,15 @@ class PythonProvider:
             ) from exc
         latency_ms = (time.perf_counter() - start) * 1000.0
         return to_completion(result, served, latency_ms)
+
+    async def stream(
+        self, request: ModelRequest, *, timeout_s: float
+    ) -> AsyncIterator[str | Completion]:
+        """Call the target once; yield its whole text as one chunk, then the Completion."""
+        completion = await self.complete(request, timeout_s=timeout_s)
+        if completion.text:
+            yield completion.text
+        yield dataclasses.replace(completion, ttft_ms=completion.latency_ms)
 
     async def aclose(self) -> None:
         """Nothing to release."""

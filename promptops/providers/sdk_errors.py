@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import email.utils
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from promptops.core.errors import ProviderError, classify_status
@@ -207,3 +209,66 @@ async def call_sdk(
         return parse(resp, latency_ms)
     except Exception as exc:
         raise malformed(provider, what, exc, (secret,)) from None
+
+
+def response_header(stream: Any, name: str) -> str | None:
+    """A header of an SDK stream's HTTP response, or None."""
+    headers = getattr(getattr(stream, "response", None), "headers", None)
+    value = headers.get(name) if headers is not None else None
+    return str(value) if value is not None else None
+
+
+def stream_broken(provider: str, err: ProviderError, chars: int) -> ProviderError:
+    """A stream that failed after delivering text: never retried (the caller has seen text)."""
+    return ProviderError(f"{provider}: stream broke after {chars} characters ({err.what})",
+                         kind="stream_broken", status=err.status, retryable=False)
+
+
+async def guard_stream(
+    provider: str,
+    source: AsyncIterator[str | Completion],
+    *,
+    timeout_s: float,
+    key_env: str | None,
+    secret: str,
+) -> AsyncIterator[str | Completion]:
+    """Time, bound and classify one provider stream; stamp latency and TTFT on its Completion."""
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter()
+    deadline = loop.time() + timeout_s
+    ttft_ms: float | None = None
+    chars = 0
+    try:
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    item = await anext(source)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise ProviderError(f"{provider}: timed out after {timeout_s:g} s",
+                                    kind="timeout") from None
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:  # unparseable event
+                raise malformed(provider, "stream", exc, (secret,)) from None
+            except Exception as exc:
+                raise to_provider_error(exc, provider, key_env=key_env,
+                                        secrets=(secret,)) from None
+            if isinstance(item, Completion):
+                latency_ms = (time.perf_counter() - start) * 1000.0
+                yield dataclasses.replace(item, latency_ms=latency_ms, ttft_ms=ttft_ms)
+                return
+            if item:
+                if ttft_ms is None:
+                    ttft_ms = (time.perf_counter() - start) * 1000.0
+                chars += len(item)
+                yield item
+        raise ProviderError(f"{provider}: stream ended without a final message",
+                            kind="malformed", retryable=True)
+    except ProviderError as err:
+        if chars and err.kind != "stream_broken":
+            raise stream_broken(provider, err, chars) from None
+        raise
+    finally:
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()

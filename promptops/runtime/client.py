@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,16 @@ from promptops.runtime.breaker import CircuitBreaker
 from promptops.runtime.errors import PromptDisabledError, PromptOpsUnavailable, RuntimeUsageError
 from promptops.runtime.result import (
     Attempt,
+    Attempter,
     CallResult,
     MetricsSink,
     PromptLike,
     StoreLike,
+    T,
+    Won,
     error_type_of,
     metrics_row,
+    trace_call,
 )
 from promptops.storage.cache import ResponseCache
 
@@ -46,6 +50,10 @@ log = logging.getLogger("promptops.runtime")
 TRANSIENT = frozenset({"rate_limit", "overloaded", "server", "timeout", "connection", "malformed"})
 MISCONFIGURED = frozenset({"auth", "not_found", "config"})  # and HTTP 402: fail over, no retry
 _CACHE_FLUSH_S = 5.0
+
+
+async def _complete(provider: Provider, request: ModelRequest, timeout_s: float) -> Completion:
+    return await provider.complete(request, timeout_s=timeout_s)
 
 
 @dataclass
@@ -120,67 +128,97 @@ class Runtime:
     ) -> CallResult:
         """Call prompt `name` with `variables` through the whole fallback chain."""
         variables = dict(variables or {})
-        resolved = self.store.get(name)
-        now = self.clock()
-        call = _Call(resolved, request_id or uuid.uuid4().hex, now,
-                     now + (timeout_s if timeout_s is not None else self.default_timeout_s),
-                     self._target(resolved.model or ""))
+        call = self._new_call(name, request_id, timeout_s)
         try:
-            result = await self._run(call, variables)
-        except PromptOpsUnavailable as exc:
-            result = self._finish(call, "", tier="error", source="none", error=exc.payload())
-            self._record(call, result, variables)
-            if raise_on_error:
+            opened = await self._open(call, variables, _complete)
+            result = opened if isinstance(opened, CallResult) else self._won(
+                call, opened, opened.value)
+        except Exception as exc:
+            failed = self._failed(call, variables, exc)
+            if raise_on_error or failed is None:
                 raise
-            return result
-        except Exception:  # bad request (no failover: every model rejects it), bad inputs
-            self._record(call, self._finish(call, "", tier="error", source="none"), variables)
-            raise
+            return failed
         self._record(call, result, variables)
         return result
 
-    async def _run(self, call: _Call, variables: Mapping[str, Any]) -> CallResult:
+    def _failed(self, call: _Call, variables: Mapping[str, Any],
+                exc: Exception) -> CallResult | None:
+        """Record the row of a call that failed; its error result when it is unavailability."""
+        # Not PromptOpsUnavailable: a bad request (every model rejects it) or bad inputs.
+        error = exc.payload() if isinstance(exc, PromptOpsUnavailable) else None
+        result = self._finish(call, "", tier="error", source="none", error=error)
+        self._record(call, result, variables)
+        return result if error is not None else None
+
+    def _new_call(self, name: str, request_id: str | None, timeout_s: float | None) -> _Call:
+        resolved = self.store.get(name)
+        now = self.clock()
+        return _Call(resolved, request_id or uuid.uuid4().hex, now,
+                     now + (timeout_s if timeout_s is not None else self.default_timeout_s),
+                     self._target(resolved.model or ""))
+
+    def _request(self, call: _Call, variables: Mapping[str, Any]) -> ModelRequest:
         resolved = call.resolved
-        request = ModelRequest(model="", messages=resolved.render(variables),
-                               params=dict(resolved.prompt.config), inputs=variables,
-                               output_format=resolved.prompt.output_format,
-                               tools=resolved.prompt.tools)
-        if not resolved.enabled:
+        return ModelRequest(model="", messages=resolved.render(variables),
+                            params=dict(resolved.prompt.config), inputs=variables,
+                            output_format=resolved.prompt.output_format,
+                            tools=resolved.prompt.tools)
+
+    async def _open(self, call: _Call, variables: Mapping[str, Any],
+                    attempt: Attempter[T]) -> CallResult | Won[T]:
+        """Tiers 1-3: the chain entry whose `attempt` won, else a cached/static/disabled answer."""
+        request = self._request(call, variables)
+        if not call.resolved.enabled:
             return await self._disabled(call, request)
-        return await self._chain(call, request) or self._tier3(call, request)
+        won = await self._chain(call, request, attempt)
+        return self._tier3(call, request) if won is None else won
 
     def call(
         self, name: str, variables: Mapping[str, Any] | None = None, *,
         request_id: str | None = None, timeout_s: float | None = None, raise_on_error: bool = True,
     ) -> CallResult:
         """Sync twin of `acall`; runs on a private per-thread loop (connections are reused)."""
+        return self._thread_loop("call").run_until_complete(self.acall(
+            name, variables, request_id=request_id, timeout_s=timeout_s,
+            raise_on_error=raise_on_error))
+
+    def _thread_loop(self, method: str) -> asyncio.AbstractEventLoop:
+        """This thread's private loop; refused inside a running loop (it would block it)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             pass
         else:
             raise RuntimeUsageError(
-                "Runtime.call() was called inside a running event loop",
+                f"Runtime.{method}() was called inside a running event loop",
                 why="blocking the loop would stall every other task",
-                fix="use `await runtime.acall(...)` in async code",
+                fix=f"use `runtime.a{method}(...)` in async code",
             )
         loop: asyncio.AbstractEventLoop | None = getattr(self._local, "loop", None)
         if loop is None or loop.is_closed():
             loop = self._local.loop = asyncio.new_event_loop()
-        return loop.run_until_complete(self.acall(
-            name, variables, request_id=request_id, timeout_s=timeout_s,
-            raise_on_error=raise_on_error))
+        return loop
 
-    async def astream(
+    def astream(
         self, name: str, variables: Mapping[str, Any] | None = None, *,
         request_id: str | None = None, timeout_s: float | None = None, raise_on_error: bool = True,
     ) -> AsyncIterator[str | CallResult]:
-        """Yield text chunks, then the CallResult. Not streamed yet: the whole text is one chunk."""
-        result = await self.acall(name, variables, request_id=request_id, timeout_s=timeout_s,
-                                  raise_on_error=raise_on_error)
-        if result.text:
-            yield result.text
-        yield result
+        """Yield text chunks as the model streams them, then the CallResult (see streaming.py)."""
+        from promptops.runtime.streaming import stream_call
+
+        return stream_call(self, name, variables, request_id=request_id, timeout_s=timeout_s,
+                           raise_on_error=raise_on_error)
+
+    def stream(
+        self, name: str, variables: Mapping[str, Any] | None = None, *,
+        request_id: str | None = None, timeout_s: float | None = None, raise_on_error: bool = True,
+    ) -> Iterator[str | CallResult]:
+        """Sync twin of `astream`, driven on this thread's private loop."""
+        from promptops.runtime.streaming import drive
+
+        loop = self._thread_loop("stream")
+        return drive(loop, self.astream(name, variables, request_id=request_id,
+                                        timeout_s=timeout_s, raise_on_error=raise_on_error))
 
     async def aclose(self) -> None:
         """Close this loop's provider connections and flush the cache."""
@@ -230,7 +268,9 @@ class Runtime:
                 provider = providers[pname] = build_provider(pconf, self.environ)
         return provider, pconf, model_id
 
-    async def _chain(self, call: _Call, request: ModelRequest) -> CallResult | None:
+    async def _chain(self, call: _Call, request: ModelRequest, attempt: Attempter[T]
+                     ) -> Won[T] | None:
+        """Walk the chain until one entry's `attempt` succeeds (None: every entry failed)."""
         targets = self._entries(call.resolved)
         attempted = False
         for index, target in enumerate(targets):
@@ -239,17 +279,18 @@ class Runtime:
             if not self.breaker.allow(target):
                 continue  # open circuit: don't pay for an attempt at a model that is down
             attempted = True
-            result = await self._entry(call, request, target, index)
-            if result is not None:
-                return result
+            won = await self._entry(call, request, target, index, attempt)
+            if won is not None:
+                return won
         if attempted:
             return None
         # Every circuit open: one attempt (no retries) at the primary rather than none at all.
-        return await self._entry(call, request, targets[0], 0)
+        return await self._entry(call, request, targets[0], 0, attempt)
 
     async def _entry(
-        self, call: _Call, request: ModelRequest, target: str, index: int
-    ) -> CallResult | None:
+        self, call: _Call, request: ModelRequest, target: str, index: int, attempt: Attempter[T]
+    ) -> Won[T] | None:
+        """Retry one chain entry; None means fail over to the next one."""
         retries = 0
         while (remaining := call.deadline - self.clock()) > 0:
             t0 = self.clock()
@@ -258,8 +299,7 @@ class Runtime:
                 req = ModelRequest(model=model_id, messages=request.messages,
                                    params=request.params, inputs=request.inputs,
                                    output_format=request.output_format, tools=request.tools)
-                completion = await provider.complete(req, timeout_s=min(pconf.timeout_s,
-                                                                        remaining))
+                value = await attempt(provider, req, min(pconf.timeout_s, remaining))
             except (ProviderError, ConfigError) as raw:
                 err = raw if isinstance(raw, ProviderError) else ProviderError(
                     raw.message, kind="config", retryable=False)
@@ -292,17 +332,22 @@ class Runtime:
                 call.wait_s += wait
                 retries += 1
                 continue
-            call.attempts.append(Attempt(target, None, None, (self.clock() - t0) * 1000.0))
-            self.breaker.success(target)
-            # served_model = the chain target, so a cache hit can say which model answered.
-            self._cache_put(request, call, pconf.name, model_id,
-                            dataclasses.replace(completion, served_model=target))
-            tier = "fallback" if index > 0 else ("retry" if retries else "primary")
-            cost = price_of(pconf.kind, pconf.name, model_id, completion.usage,
-                            self.config.prices).cost_usd
-            return self._finish(call, completion.text, tier=tier, source="model", model=target,
-                                usage=completion.usage, cost=cost)
+            return Won(value, target, index, retries, pconf, model_id, t0, request)
         return None
+
+    def _won(self, call: _Call, won: Won[Any], completion: Completion) -> CallResult:
+        """Book the winning attempt (breaker, cache, cost) and build its CallResult."""
+        target = won.target
+        call.attempts.append(Attempt(target, None, None, (self.clock() - won.t0) * 1000.0))
+        self.breaker.success(target)
+        # served_model = the chain target, so a cache hit can say which model answered.
+        self._cache_put(won.request, call, won.pconf.name, won.model_id,
+                        dataclasses.replace(completion, served_model=target))
+        tier = "fallback" if won.index > 0 else ("retry" if won.retries else "primary")
+        cost = price_of(won.pconf.kind, won.pconf.name, won.model_id, completion.usage,
+                        self.config.prices).cost_usd
+        return self._finish(call, completion.text, tier=tier, source="model", model=target,
+                            usage=completion.usage, cost=cost)
 
     # ------------------------------------------------------------------ tier 3 and disabled
 
@@ -389,37 +434,13 @@ class Runtime:
             attempts=tuple(call.attempts), error=error,
         )
 
-    def _trace(self, call: _Call, result: CallResult) -> None:
-        """One OTel span + the GenAI client metrics for this call (never breaks the request)."""
-        telemetry = self.telemetry
-        if telemetry is None:
-            return
-        try:
-            end = time.time_ns()
-            requested = (result.requested_model or "").partition(":")
-            served = (result.model or "").partition(":")
-            failed = result.error is not None
-            last = call.last_error.kind if call.last_error else None
-            telemetry.record_call(
-                provider=served[0] or requested[0] or None,
-                request_model=requested[2] or None, response_model=served[2] or None,
-                input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens,
-                cache_read_tokens=result.usage.cache_read_tokens,
-                cache_write_tokens=result.usage.cache_write_tokens,
-                error_type=(last or "error") if failed else None,
-                prompt_name=result.prompt_name, prompt_version=result.prompt_version,
-                request_id=result.request_id, tier=result.tier,
-                start_ns=end - int(result.latency_ms * 1e6), end_ns=end)
-        except Exception:
-            log.exception("promptops: recording telemetry failed")
-
     def _record(self, call: _Call, result: CallResult, variables: Mapping[str, Any]) -> None:
+        last = call.last_error.kind if call.last_error else None
         if self.telemetry is not None:
-            self._trace(call, result)
+            trace_call(self.telemetry, result, last)
         if self.metrics is None:
             return
         try:  # metrics must never break the request
-            last = call.last_error.kind if call.last_error else None
             self.metrics.record(metrics_row(result, last), inputs=variables, output=result.text)
         except Exception:
             log.exception("promptops: recording metrics failed")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
-from promptops.core.models import Message, Usage
+from promptops.core.config import ProviderConfig
+from promptops.core.models import Message, ModelRequest, Usage
+from promptops.core.ports import Provider
 from promptops.core.prompt import PromptFile
 from promptops.runtime.metrics import RequestMetrics
 
@@ -43,11 +47,32 @@ class CallResult:
     wait_ms: float = 0.0
     attempts: tuple[Attempt, ...] = ()
     error: Mapping[str, Any] | None = None
+    ttft_ms: float | None = None  # streams only: from the call's start to its first chunk
 
     @property
     def ok(self) -> bool:
         """True when there is an answer (any tier but error)."""
         return self.error is None
+
+
+log = logging.getLogger("promptops.runtime")
+
+T = TypeVar("T")
+Attempter = Callable[[Provider, ModelRequest, float], Awaitable[T]]  # one attempt at one entry
+
+
+@dataclass(frozen=True)
+class Won(Generic[T]):
+    """The winning attempt of a chain walk: its value, and where and how it was won."""
+
+    value: T
+    target: str
+    index: int
+    retries: int
+    pconf: ProviderConfig
+    model_id: str
+    t0: float
+    request: ModelRequest  # the prompt's request (model-free): what the response cache keys on
 
 
 class PromptLike(Protocol):
@@ -109,3 +134,23 @@ def metrics_row(result: CallResult, last_kind: str | None) -> RequestMetrics:
         timestamp=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         attempts=len(result.attempts), degraded=result.degraded,
     )
+
+
+def trace_call(telemetry: Any, result: CallResult, last_kind: str | None) -> None:
+    """One OTel span + the GenAI client metrics for a call (never breaks the request)."""
+    try:
+        end = time.time_ns()
+        requested = (result.requested_model or "").partition(":")
+        served = (result.model or "").partition(":")
+        telemetry.record_call(
+            provider=served[0] or requested[0] or None,
+            request_model=requested[2] or None, response_model=served[2] or None,
+            input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens,
+            cache_read_tokens=result.usage.cache_read_tokens,
+            cache_write_tokens=result.usage.cache_write_tokens,
+            error_type=(last_kind or "error") if result.error is not None else None,
+            prompt_name=result.prompt_name, prompt_version=result.prompt_version,
+            request_id=result.request_id, tier=result.tier,
+            start_ns=end - int(result.latency_ms * 1e6), end_ns=end)
+    except Exception:
+        log.exception("promptops: recording telemetry failed")

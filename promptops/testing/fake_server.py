@@ -212,10 +212,36 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(500, wire.error_body(req.api, 500, msg, request_id), hdrs)
             return
         reply = out if isinstance(out, FakeReply) else FakeReply(text=str(out))
-        payload, ctype = wire.encode_reply(req, reply)
         if req.stream:
-            hdrs.append(("Cache-Control", "no-cache"))
+            self._stream(reply, req, hdrs)
+            return
+        payload, ctype = wire.encode_reply(req, reply)
         self._send(200, payload, hdrs, ctype=ctype)
+
+    def _stream(self, reply: FakeReply, req: FakeRequest, hdrs: list[tuple[str, str]]) -> None:
+        """Send an SSE reply one event per write, so clients see each event as it is sent."""
+        events, first = wire.encode_stream(req, reply)
+        hdrs.append(("Cache-Control", "no-cache"))
+        head = wire.http_head(200, wire.SSE_CTYPE, sum(map(len, events)), hdrs,
+                              close=self.close_connection)
+        self.server._record(200)
+        try:
+            self.wfile.write(head)
+            for i, event in enumerate(events):
+                self.wfile.write(event)
+                if i == first and (reply.cut_after_first or not self._held(reply)):
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+        except OSError:  # client went away mid-stream
+            self.close_connection = True
+
+    def _held(self, reply: FakeReply) -> bool:
+        """Wait for the reply's `hold` event; False when the server stops first."""
+        while reply.hold is not None and not reply.hold.wait(0.02):
+            if self.server._stopping.is_set():
+                return False
+        return True
 
 
 class FakeServer(ThreadingHTTPServer):

@@ -8,9 +8,10 @@ import itertools
 import json
 import math
 import re
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Api = Literal["openai", "anthropic"]
@@ -23,6 +24,7 @@ _TO_ANTHROPIC = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool
 _TO_OPENAI = {v: k for k, v in _TO_ANTHROPIC.items()}
 GARBAGE = b'{"id": "chatcmpl-broken", "choices": [<html>502 Bad Gateway'  # Fault.garbage() body
 SSE_CTYPE = "text/event-stream; charset=utf-8"
+JSON_CTYPE = "application/json"
 
 _OPENAI_ERRORS: dict[int, tuple[str, str | None]] = {
     400: ("invalid_request_error", None),
@@ -92,6 +94,8 @@ class FakeReply:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     served_model: str | None = None
+    hold: threading.Event | None = field(default=None, compare=False)  # stream: wait after 1st
+    cut_after_first: bool = False  # stream: close the connection after the first text delta
 
     def __post_init__(self) -> None:
         # Accept lists for convenience but store an immutable tuple.
@@ -249,8 +253,8 @@ def openai_completion(req: FakeRequest, reply: FakeReply, rid: str, created: int
     )
 
 
-def openai_stream(req: FakeRequest, reply: FakeReply, rid: str, created: int) -> bytes:
-    """Streaming Chat Completions body (SSE, terminated by ``data: [DONE]``)."""
+def openai_stream(req: FakeRequest, reply: FakeReply, rid: str, created: int) -> list[bytes]:
+    """Streaming Chat Completions body as SSE events (the last is ``data: [DONE]``)."""
     opts = req.body.get("stream_options")
     with_usage = isinstance(opts, dict) and bool(opts.get("include_usage"))
     head = {
@@ -283,7 +287,7 @@ def openai_stream(req: FakeRequest, reply: FakeReply, rid: str, created: int) ->
     chunks.append(chunk({}, _finish(reply, "openai")))
     if with_usage:
         chunks.append({**head, "choices": [], "usage": _openai_usage(compute_usage(req, reply))})
-    return b"".join(b"data: " + dumps(c) + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+    return [b"data: " + dumps(c) + b"\n\n" for c in chunks] + [b"data: [DONE]\n\n"]
 
 
 def openai_models(models: Iterable[str]) -> bytes:
@@ -341,8 +345,8 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + dumps({"type": name, **data}) + b"\n\n"
 
 
-def anthropic_stream(req: FakeRequest, reply: FakeReply, rid: str) -> bytes:
-    """Streaming Messages body (SSE events message_start ... message_stop)."""
+def anthropic_stream(req: FakeRequest, reply: FakeReply, rid: str) -> list[bytes]:
+    """Streaming Messages body as SSE events (message_start ... message_stop)."""
     usage = compute_usage(req, reply)
     start_msg: dict[str, Any] = {
         "id": rid,
@@ -374,7 +378,7 @@ def anthropic_stream(req: FakeRequest, reply: FakeReply, rid: str) -> bytes:
     delta = {"stop_reason": _finish(reply, "anthropic"), "stop_sequence": None}
     out.append(_event("message_delta", {"delta": delta, "usage": _anthropic_usage(usage)}))
     out.append(_event("message_stop", {}))
-    return b"".join(out)
+    return out
 
 
 def anthropic_models(models: Iterable[str]) -> bytes:
@@ -409,15 +413,21 @@ def ceil_ms(seconds: float) -> float:
 
 def encode_reply(req: FakeRequest, reply: FakeReply) -> tuple[bytes, str]:
     """Encode a reply for the request's API and stream mode; returns (body, content type)."""
-    if req.api == "openai":
-        rid, created = next_id("chatcmpl-"), int(time.time())
-        if req.stream:
-            return openai_stream(req, reply, rid, created), SSE_CTYPE
-        return openai_completion(req, reply, rid, created), "application/json"
-    rid = next_id("msg_")
     if req.stream:
-        return anthropic_stream(req, reply, rid), SSE_CTYPE
-    return anthropic_message(req, reply, rid), "application/json"
+        return b"".join(encode_stream(req, reply)[0]), SSE_CTYPE
+    if req.api == "openai":
+        return openai_completion(req, reply, next_id("chatcmpl-"), int(time.time())), JSON_CTYPE
+    return anthropic_message(req, reply, next_id("msg_")), JSON_CTYPE
+
+
+def encode_stream(req: FakeRequest, reply: FakeReply) -> tuple[list[bytes], int | None]:
+    """A streaming reply as SSE events, and the index of the first text delta (None: no text)."""
+    has_text = bool(_WORD_PIECE.findall(reply.text))
+    if req.api == "openai":
+        events = openai_stream(req, reply, next_id("chatcmpl-"), int(time.time()))
+        return events, 1 if has_text else None  # event 0 is the role chunk
+    events = anthropic_stream(req, reply, next_id("msg_"))
+    return events, 2 if has_text else None  # after message_start and content_block_start
 
 
 @functools.lru_cache(maxsize=64)
