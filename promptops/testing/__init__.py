@@ -10,14 +10,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from promptops.testing.fake_server import FakeServer, Fault
+    from promptops.testing.fake_server import FakeServer
     from promptops.testing.fake_wire import FakeReply, FakeRequest
+    from promptops.testing.faults import Fault
 
 __all__ = ["FakeReply", "FakeRequest", "FakeServer", "Fault"]
 
 _HOMES = {
     "FakeServer": "promptops.testing.fake_server",
-    "Fault": "promptops.testing.fake_server",
+    "Fault": "promptops.testing.faults",
     "FakeReply": "promptops.testing.fake_wire",
     "FakeRequest": "promptops.testing.fake_wire",
 }

@@ -16,67 +16,24 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
-from typing import Any, Literal
+from typing import Any
 
+from promptops.testing import fake_anthropic
 from promptops.testing import fake_wire as wire
 from promptops.testing.fake_wire import Api, FakeReply, FakeRequest
+from promptops.testing.faults import Fault
 
 __all__ = ["FakeReply", "FakeRequest", "FakeServer", "Fault", "Responder", "main"]
 
 Responder = Callable[[FakeRequest], str | FakeReply]
-FaultKind = Literal["status", "timeout", "garbage", "disconnect", "ok"]
 _ROUTES: dict[str, Api] = {
     "/v1/chat/completions": "openai",
     "/chat/completions": "openai",
     "/v1/messages": "anthropic",
 }
 DISCONNECTED = 0  # responses_by_status key for requests answered by closing the socket
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One scripted misbehaviour of the server; build with the classmethods."""
-
-    kind: FaultKind
-    code: int = 200
-    retry_after: float | None = None
-    retry_after_ms: float | None = None
-    body: str | dict[str, Any] | None = None  # str = error message, dict = whole JSON body
-    seconds: float = 0.0
-
-    @classmethod
-    def status(
-        cls,
-        code: int,
-        retry_after: float | None = None,
-        retry_after_ms: float | None = None,
-        body: str | dict[str, Any] | None = None,
-    ) -> Fault:
-        """Answer with an HTTP error status in the API's error shape."""
-        return cls("status", code, retry_after, retry_after_ms, body)
-
-    @classmethod
-    def timeout(cls, seconds: float) -> Fault:
-        """Stall `seconds` before answering normally."""
-        return cls("timeout", seconds=seconds)
-
-    @classmethod
-    def garbage(cls) -> Fault:
-        """Answer 200 with a malformed, non-JSON body."""
-        return cls("garbage")
-
-    @classmethod
-    def disconnect(cls) -> Fault:
-        """Close the socket without sending any response."""
-        return cls("disconnect")
-
-    @classmethod
-    def ok(cls) -> Fault:
-        """Answer normally (a no-op slot in a script)."""
-        return cls("ok")
 
 
 PersistentFault = Fault | Callable[[FakeRequest], Fault | None]
@@ -137,7 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path not in ("/v1/models", "/models"):
             self._send(404, wire.openai_error(404, f"Unknown path {path}"))
         elif is_anthropic:
-            self._send(200, wire.anthropic_models(self.server.models))
+            self._send(200, fake_anthropic.models(self.server.models))
         else:
             self._send(200, wire.openai_models(self.server.models))
 

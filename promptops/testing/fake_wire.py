@@ -33,17 +33,6 @@ _OPENAI_ERRORS: dict[int, tuple[str, str | None]] = {
     404: ("invalid_request_error", "model_not_found"),
     429: ("requests", "rate_limit_exceeded"),
 }
-_ANTHROPIC_ERRORS: dict[int, str] = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
 
 
 def dumps(obj: object) -> bytes:
@@ -305,104 +294,11 @@ def openai_error(status: int, message: str) -> bytes:
 # ---------------------------------------------------------------- Anthropic
 
 
-def _anthropic_usage(u: Usage, output: int | None = None) -> dict[str, Any]:
-    return {
-        "input_tokens": max(u.prompt - u.cache_read - u.cache_write, 0),  # excludes cache
-        "cache_creation_input_tokens": u.cache_write,
-        "cache_read_input_tokens": u.cache_read,
-        "output_tokens": u.output if output is None else output,
-    }
-
-
-def _anthropic_blocks(reply: FakeReply, rid: str) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
-    if reply.text or not reply.tool_calls:
-        blocks.append({"type": "text", "text": reply.text})
-    for i, tc in enumerate(reply.tool_calls):
-        tid = _tool_id(tc, "toolu_", i, rid)
-        name = str(tc["name"])
-        blocks.append({"type": "tool_use", "id": tid, "name": name, "input": _args_obj(tc)})
-    return blocks
-
-
-def anthropic_message(req: FakeRequest, reply: FakeReply, rid: str) -> bytes:
-    """Non-streaming Messages body."""
-    return dumps(
-        {
-            "id": rid,
-            "type": "message",
-            "role": "assistant",
-            "model": reply.served_model or req.model,
-            "content": _anthropic_blocks(reply, rid),
-            "stop_reason": _finish(reply, "anthropic"),
-            "stop_sequence": None,
-            "usage": _anthropic_usage(compute_usage(req, reply)),
-        }
-    )
-
-
-def _event(name: str, data: dict[str, Any]) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + dumps({"type": name, **data}) + b"\n\n"
-
-
-def anthropic_stream(req: FakeRequest, reply: FakeReply, rid: str) -> list[bytes]:
-    """Streaming Messages body as SSE events (message_start ... message_stop)."""
-    usage = compute_usage(req, reply)
-    start_msg: dict[str, Any] = {
-        "id": rid,
-        "type": "message",
-        "role": "assistant",
-        "model": reply.served_model or req.model,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": _anthropic_usage(usage, output=min(1, usage.output)),
-    }
-    out = [_event("message_start", {"message": start_msg})]
-    for idx, block in enumerate(_anthropic_blocks(reply, rid)):
-        if block["type"] == "text":
-            empty = {**block, "text": ""}
-            out.append(_event("content_block_start", {"index": idx, "content_block": empty}))
-            for piece in _WORD_PIECE.findall(block["text"]):
-                delta = {"type": "text_delta", "text": piece}
-                out.append(_event("content_block_delta", {"index": idx, "delta": delta}))
-        else:
-            empty = {**block, "input": {}}
-            out.append(_event("content_block_start", {"index": idx, "content_block": empty}))
-            args = json.dumps(block["input"], separators=(",", ":"))
-            mid = len(args) // 2
-            for part in (args[:mid], args[mid:]):
-                delta = {"type": "input_json_delta", "partial_json": part}
-                out.append(_event("content_block_delta", {"index": idx, "delta": delta}))
-        out.append(_event("content_block_stop", {"index": idx}))
-    delta = {"stop_reason": _finish(reply, "anthropic"), "stop_sequence": None}
-    out.append(_event("message_delta", {"delta": delta, "usage": _anthropic_usage(usage)}))
-    out.append(_event("message_stop", {}))
-    return out
-
-
-def anthropic_models(models: Iterable[str]) -> bytes:
-    """``GET /v1/models`` body in Anthropic list shape."""
-    data = [
-        {"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
-        for m in models
-    ]
-    first = data[0]["id"] if data else None
-    last = data[-1]["id"] if data else None
-    return dumps({"data": data, "has_more": False, "first_id": first, "last_id": last})
-
-
-def anthropic_error(status: int, message: str, request_id: str) -> bytes:
-    """Anthropic error body ``{"type": "error", "error": {"type", "message"}}``."""
-    etype = _ANTHROPIC_ERRORS.get(status, "api_error" if status >= 500 else "invalid_request_error")
-    err = {"type": etype, "message": message}
-    return dumps({"type": "error", "error": err, "request_id": request_id})
-
-
 def error_body(api: Api, status: int, message: str, request_id: str) -> bytes:
     """Error body in the given API's shape."""
+    from promptops.testing import fake_anthropic as anthropic  # no import cycle
     if api == "anthropic":
-        return anthropic_error(status, message, request_id)
+        return anthropic.error(status, message, request_id)
     return openai_error(status, message)
 
 
@@ -413,20 +309,22 @@ def ceil_ms(seconds: float) -> float:
 
 def encode_reply(req: FakeRequest, reply: FakeReply) -> tuple[bytes, str]:
     """Encode a reply for the request's API and stream mode; returns (body, content type)."""
+    from promptops.testing import fake_anthropic as anthropic  # no import cycle
     if req.stream:
         return b"".join(encode_stream(req, reply)[0]), SSE_CTYPE
     if req.api == "openai":
         return openai_completion(req, reply, next_id("chatcmpl-"), int(time.time())), JSON_CTYPE
-    return anthropic_message(req, reply, next_id("msg_")), JSON_CTYPE
+    return anthropic.message(req, reply, next_id("msg_")), JSON_CTYPE
 
 
 def encode_stream(req: FakeRequest, reply: FakeReply) -> tuple[list[bytes], int | None]:
     """A streaming reply as SSE events, and the index of the first text delta (None: no text)."""
+    from promptops.testing import fake_anthropic as anthropic  # no import cycle
     has_text = bool(_WORD_PIECE.findall(reply.text))
     if req.api == "openai":
         events = openai_stream(req, reply, next_id("chatcmpl-"), int(time.time()))
         return events, 1 if has_text else None  # event 0 is the role chunk
-    events = anthropic_stream(req, reply, next_id("msg_"))
+    events = anthropic.stream(req, reply, next_id("msg_"))
     return events, 2 if has_text else None  # after message_start and content_block_start
 
 
