@@ -23,7 +23,7 @@ log = logging.getLogger("promptops.runtime")
 
 BATCH_MAX_ROWS = 500
 BATCH_WINDOW_S = 0.05
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ttft_ms
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class RequestMetrics:
     timestamp: str = ""
     attempts: int = 1
     degraded: bool = False
+    ttft_ms: float | None = None  # streams: time to the first chunk
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(RequestMetrics))
@@ -67,8 +68,8 @@ _SQL_TYPES = {
     "input_tokens": "INTEGER", "output_tokens": "INTEGER", "attempts": "INTEGER NOT NULL",
     "degraded": "INTEGER NOT NULL", "latency_total_ms": "REAL NOT NULL",
     "latency_wait_ms": "REAL NOT NULL", "latency_model_ms": "REAL", "latency_tool_ms": "REAL",
-    "latency_network_ms": "REAL", "cost_usd": "REAL", "prompt_version": "TEXT", "model": "TEXT",
-    "requested_model": "TEXT", "request_id": "TEXT PRIMARY KEY",
+    "latency_network_ms": "REAL", "ttft_ms": "REAL", "cost_usd": "REAL",
+    "prompt_version": "TEXT", "model": "TEXT", "requested_model": "TEXT", "request_id": "TEXT PRIMARY KEY",
 }
 _REQUESTS_DDL = "CREATE TABLE IF NOT EXISTS requests ({})".format(
     ", ".join(f"{c} {_SQL_TYPES.get(c, 'TEXT NOT NULL')}" for c in COLUMNS)
@@ -297,6 +298,11 @@ class MetricsWriter:
             conn.execute("PRAGMA busy_timeout=5000")
             with conn:
                 conn.execute(_REQUESTS_DDL)
+                have = {r[1] for r in conn.execute("PRAGMA table_info(requests)")}
+                for column in COLUMNS:  # a database from an older promptops gains new columns
+                    if column not in have:
+                        conn.execute(f"ALTER TABLE requests ADD COLUMN {column} "
+                                     f"{_SQL_TYPES.get(column, 'TEXT').replace(' NOT NULL', '')}")
                 conn.execute(_SAMPLES_DDL)
                 for ddl in _INDEXES:
                     conn.execute(ddl)

@@ -132,7 +132,7 @@ def metrics_row(result: CallResult, last_kind: str | None) -> RequestMetrics:
         latency_wait_ms=result.wait_ms, error_type=error_type_of(last_kind),
         tier=result.tier, cost_usd=result.cost_usd,
         timestamp=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        attempts=len(result.attempts), degraded=result.degraded,
+        attempts=len(result.attempts), degraded=result.degraded, ttft_ms=result.ttft_ms,
     )
 
 

@@ -289,3 +289,17 @@ def test_flush_waits_for_a_slow_write(
     w.record(_row("f2"))
     w.flush()
     assert w.written == 2 and len(_rows(db)) == 2
+
+
+def test_a_database_from_before_ttft_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE requests (request_id TEXT PRIMARY KEY, prompt TEXT NOT NULL)")
+    old.commit()
+    old.close()
+    writer = MetricsWriter(path)
+    writer.record(_row("r-1", ttft_ms=12.5))
+    writer.close()
+    got = sqlite3.connect(path).execute(
+        "SELECT ttft_ms, prompt FROM requests WHERE request_id='r-1'").fetchone()
+    assert got == (12.5, "support_reply")

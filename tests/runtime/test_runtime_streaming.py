@@ -135,6 +135,7 @@ def test_chunks_are_yielded_while_the_server_still_holds_the_rest(srv: FakeServe
     [row] = env.sink.rows
     assert (row.tier, row.error_type, row.request_id, row.output_tokens) == (
         "primary", "none", "s-1", 4)
+    assert row.ttft_ms == result.ttft_ms  # the metrics row carries the time to first chunk
     assert srv.requests[0].body["stream"] is True
 
 
