@@ -69,7 +69,8 @@ _SQL_TYPES = {
     "degraded": "INTEGER NOT NULL", "latency_total_ms": "REAL NOT NULL",
     "latency_wait_ms": "REAL NOT NULL", "latency_model_ms": "REAL", "latency_tool_ms": "REAL",
     "latency_network_ms": "REAL", "ttft_ms": "REAL", "cost_usd": "REAL",
-    "prompt_version": "TEXT", "model": "TEXT", "requested_model": "TEXT", "request_id": "TEXT PRIMARY KEY",
+    "prompt_version": "TEXT", "model": "TEXT", "requested_model": "TEXT",
+    "request_id": "TEXT PRIMARY KEY",
 }
 _REQUESTS_DDL = "CREATE TABLE IF NOT EXISTS requests ({})".format(
     ", ".join(f"{c} {_SQL_TYPES.get(c, 'TEXT NOT NULL')}" for c in COLUMNS)
