@@ -58,6 +58,7 @@ class Completion:
     tool_calls: tuple[ToolCall, ...] = ()
     attempts: int = 1
     ttft_ms: float | None = None  # streams only: time to the first text delta
+    server_ms: float | None = None  # the provider's own processing time, when it reports one
 
 
 @dataclass(frozen=True)

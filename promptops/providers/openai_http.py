@@ -9,6 +9,7 @@ request mapping and the error classification are shared with the SDK adapter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -119,10 +120,14 @@ class OpenAIHttpProvider:
             completion = parse_chat_completion(_namespace(data), latency_ms)
         except Exception as exc:
             raise malformed(self.name, "chat completion", exc, (self._api_key,)) from None
-        if request_id and completion.request_id is None:
-            from dataclasses import replace
+        from dataclasses import replace
 
+        if request_id and completion.request_id is None:
             completion = replace(completion, request_id=request_id)
+        server_ms = headers.get("openai-processing-ms")
+        if server_ms is not None:  # OpenAI reports its processing time; the rest is network
+            with contextlib.suppress(ValueError):
+                completion = replace(completion, server_ms=float(server_ms))
         return completion
 
     def stream(self, request: ModelRequest, *, timeout_s: float) -> AsyncIterator[str | Completion]:

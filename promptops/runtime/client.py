@@ -338,7 +338,8 @@ class Runtime:
     def _won(self, call: _Call, won: Won[Any], completion: Completion) -> CallResult:
         """Book the winning attempt (breaker, cache, cost) and build its CallResult."""
         target = won.target
-        call.attempts.append(Attempt(target, None, None, (self.clock() - won.t0) * 1000.0))
+        attempt_ms = (self.clock() - won.t0) * 1000.0
+        call.attempts.append(Attempt(target, None, None, attempt_ms))
         self.breaker.success(target)
         # served_model = the chain target, so a cache hit can say which model answered.
         self._cache_put(won.request, call, won.pconf.name, won.model_id,
@@ -346,8 +347,12 @@ class Runtime:
         tier = "fallback" if won.index > 0 else ("retry" if won.retries else "primary")
         cost = price_of(won.pconf.kind, won.pconf.name, won.model_id, completion.usage,
                         self.config.prices).cost_usd
-        return self._finish(call, completion.text, tier=tier, source="model", model=target,
-                            usage=completion.usage, cost=cost)
+        result = self._finish(call, completion.text, tier=tier, source="model", model=target,
+                              usage=completion.usage, cost=cost)
+        if completion.server_ms is None:
+            return result  # the provider reports no server time: the split stays null
+        return dataclasses.replace(result, model_ms=completion.server_ms,
+                                   network_ms=max(0.0, attempt_ms - completion.server_ms))
 
     # ------------------------------------------------------------------ tier 3 and disabled
 

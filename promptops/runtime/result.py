@@ -48,6 +48,8 @@ class CallResult:
     attempts: tuple[Attempt, ...] = ()
     error: Mapping[str, Any] | None = None
     ttft_ms: float | None = None  # streams only: from the call's start to its first chunk
+    model_ms: float | None = None  # the answering provider's reported processing time
+    network_ms: float | None = None  # that attempt's wall time minus model_ms
 
     @property
     def ok(self) -> bool:
@@ -128,7 +130,8 @@ def metrics_row(result: CallResult, last_kind: str | None) -> RequestMetrics:
         prompt_version=result.prompt_version, env=result.env or "", model=result.model,
         requested_model=result.requested_model, input_tokens=result.usage.input_tokens,
         output_tokens=result.usage.output_tokens, latency_total_ms=result.latency_ms,
-        latency_model_ms=None, latency_tool_ms=0.0, latency_network_ms=None,
+        latency_model_ms=result.model_ms, latency_tool_ms=0.0,
+        latency_network_ms=result.network_ms,
         latency_wait_ms=result.wait_ms, error_type=error_type_of(last_kind),
         tier=result.tier, cost_usd=result.cost_usd,
         timestamp=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),

@@ -173,6 +173,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(reply, req, hdrs)
             return
         payload, ctype = wire.encode_reply(req, reply)
+        if req.api == "openai":  # like OpenAI: the server's own time, here the scripted latency
+            hdrs = [*hdrs, ("openai-processing-ms", f"{self.server.latency_ms:.0f}")]
         self._send(200, payload, hdrs, ctype=ctype)
 
     def _stream(self, reply: FakeReply, req: FakeRequest, hdrs: list[tuple[str, str]]) -> None:

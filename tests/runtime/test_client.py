@@ -555,3 +555,19 @@ def test_a_thousand_concurrent_calls_lose_no_metrics_row(tmp_path: Path,
     count = sqlite3.connect(tmp_path / "metrics.db").execute(
         "SELECT COUNT(DISTINCT request_id) FROM requests").fetchone()[0]
     assert count == 1000
+
+
+def test_latency_split_uses_the_providers_reported_processing_time(srv: FakeServer) -> None:
+    srv.latency_ms = 40  # the fake server reports it as openai-processing-ms, as OpenAI does
+    try:
+        rt = Runtime(Store(resolved()), config=ProjectConfig(providers={
+            "p1": ProviderConfig("p1", "openai-compatible", base_url=srv.openai_base_url)}),
+            metrics=(sink := Sink()), environ={})
+        result = rt.call("greet", {"who": "bob"})
+        rt.close()
+    finally:
+        srv.latency_ms = 0
+    assert result.model_ms == 40.0
+    assert result.network_ms is not None and 0 <= result.network_ms < result.latency_ms
+    [row] = sink.rows
+    assert (row.latency_model_ms, row.latency_network_ms) == (40.0, result.network_ms)
