@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import os
 import random
@@ -20,7 +19,6 @@ from typing import Any
 
 from promptops.core.config import ProjectConfig, ProviderConfig
 from promptops.core.errors import ConfigError, ProviderError
-from promptops.core.hashing import content_hash
 from promptops.core.models import Completion, ModelRequest, Usage
 from promptops.core.ports import Provider
 from promptops.providers.factory import build_provider, build_python_provider, split_model_spec
@@ -28,6 +26,7 @@ from promptops.providers.pricing import price_of
 from promptops.providers.retry import RetryPolicy
 from promptops.runtime.breaker import CircuitBreaker
 from promptops.runtime.errors import PromptDisabledError, PromptOpsUnavailable, RuntimeUsageError
+from promptops.runtime.lastresort import LastResort
 from promptops.runtime.result import (
     Attempt,
     Attempter,
@@ -49,7 +48,6 @@ log = logging.getLogger("promptops.runtime")
 
 TRANSIENT = frozenset({"rate_limit", "overloaded", "server", "timeout", "connection", "malformed"})
 MISCONFIGURED = frozenset({"auth", "not_found", "config"})  # and HTTP 402: fail over, no retry
-_CACHE_FLUSH_S = 5.0
 
 
 async def _complete(provider: Provider, request: ModelRequest, timeout_s: float) -> Completion:
@@ -97,9 +95,9 @@ class Runtime:
         # Per event loop: aiohttp sessions are bound to the loop that made them.
         self._providers: weakref.WeakKeyDictionary[Any, dict[str, Provider]] = (
             weakref.WeakKeyDictionary())
-        self._lock = threading.Lock()  # the cache's one SQLite connection is shared by threads
+        self._lock = threading.Lock()  # the provider table is shared by threads
+        self.last_resort = LastResort(cache, clock)
         self._local = threading.local()  # one private event loop per thread for sync `call`
-        self._flushed_at = clock()
 
     @classmethod
     def from_project(cls, root: str | Path = ".", env: str = "production", **kw: Any) -> Runtime:
@@ -226,9 +224,7 @@ class Runtime:
             providers = self._providers.pop(asyncio.get_running_loop(), {})
         for provider in providers.values():
             await provider.aclose()
-        if self.cache is not None:
-            with self._lock:
-                self.cache.flush()
+        self.last_resort.flush()
 
     def close(self) -> None:
         """Sync twin of `aclose`, also closing this thread's private loop."""
@@ -236,9 +232,8 @@ class Runtime:
         if loop is not None and not loop.is_closed():
             loop.run_until_complete(self.aclose())
             loop.close()
-        elif self.cache is not None:
-            with self._lock:
-                self.cache.flush()
+        else:
+            self.last_resort.flush()
 
     # ------------------------------------------------------------------ tiers 1 and 2
 
@@ -342,8 +337,8 @@ class Runtime:
         call.attempts.append(Attempt(target, None, None, attempt_ms))
         self.breaker.success(target)
         # served_model = the chain target, so a cache hit can say which model answered.
-        self._cache_put(won.request, call, won.pconf.name, won.model_id,
-                        dataclasses.replace(completion, served_model=target))
+        self.last_resort.remember(self._key(call, won.request), won.pconf.name, won.model_id,
+                                  dataclasses.replace(completion, served_model=target))
         tier = "fallback" if won.index > 0 else ("retry" if won.retries else "primary")
         cost = price_of(won.pconf.kind, won.pconf.name, won.model_id, completion.usage,
                         self.config.prices).cost_usd
@@ -356,36 +351,17 @@ class Runtime:
 
     # ------------------------------------------------------------------ tier 3 and disabled
 
-    def _cache_key(self, call: _Call, request: ModelRequest) -> str:
-        # Model-independent on purpose: any chain entry's answer to this exact request will do.
-        return content_hash({
-            "runtime": 1, "prompt": call.resolved.name, "version": call.resolved.version,
-            "messages": [(m.role, m.content) for m in request.messages],
-            "params": dict(request.params), "tools": list(request.tools),
-            "output_format": request.output_format,
-        })
-
-    def _cache_put(self, request: ModelRequest, call: _Call, provider: str, model: str,
-                   completion: Completion) -> None:
-        if self.cache is None:
-            return
-        with self._lock:
-            self.cache.put(self._cache_key(call, request), provider, model, completion)
-            if self.clock() - self._flushed_at >= _CACHE_FLUSH_S:  # batch disk writes
-                self.cache.flush()
-                self._flushed_at = self.clock()
+    def _key(self, call: _Call, request: ModelRequest) -> str:
+        return LastResort.key(call.resolved.name, call.resolved.version, request)
 
     def _tier3(self, call: _Call, request: ModelRequest) -> CallResult:
-        if self.cache is not None:
-            with self._lock:
-                hit = self.cache.get(self._cache_key(call, request))
-            if hit is not None:  # stale entries are fine: stale-if-error
-                return self._finish(call, hit.text, tier="cache", source="cache",
-                                    model=hit.served_model, usage=Usage())
-        static = call.resolved.prompt.raw.get("static_response")
+        hit = self.last_resort.cached(self._key(call, request))
+        if hit is not None:
+            return self._finish(call, hit.text, tier="cache", source="cache",
+                                model=hit.served_model, usage=Usage())
+        static = LastResort.static(call.resolved.prompt.raw)
         if static is not None:
-            text = static if isinstance(static, str) else json.dumps(static)
-            return self._finish(call, text, tier="static", source="static")
+            return self._finish(call, static, tier="static", source="static")
         last = call.last_error
         why = last.what if last is not None else "the call's deadline passed before any attempt"
         raise PromptOpsUnavailable(
