@@ -6,18 +6,18 @@ import asyncio
 import sys
 import threading
 import types
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from runtime_fakes import FakeClock, Sink, Store
 
 from promptops.core.config import PriceOverride, ProjectConfig, ProviderConfig
 from promptops.core.errors import ConfigError, ProviderError
 from promptops.core.prompt import parse_prompt
 from promptops.runtime.client import CallResult, PromptOpsUnavailable, Runtime
 from promptops.runtime.errors import PromptDisabledError, RuntimeUsageError
-from promptops.runtime.metrics import RequestMetrics
 from promptops.runtime.store import ResolvedPrompt
 from promptops.storage.cache import ResponseCache
 from promptops.testing import FakeReply, FakeServer, Fault
@@ -25,34 +25,7 @@ from promptops.testing import FakeReply, FakeServer, Fault
 A, B = "p1:model-a", "p2:model-b"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
 
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.rows: list[RequestMetrics] = []
-
-    def record(self, row: RequestMetrics, *, inputs: Mapping[str, Any] | None = None,
-               output: str | None = None) -> None:
-        self.rows.append(row)
-
-
-class Store:
-    def __init__(self, *prompts: ResolvedPrompt) -> None:
-        self.prompts = {p.name: p for p in prompts}
-
-    def get(self, name: str) -> ResolvedPrompt:
-        return self.prompts[name]
 
 
 def resolved(model: str | None = A, *, enabled: bool = True, fallback: str | None = None,

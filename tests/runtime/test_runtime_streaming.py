@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from runtime_fakes import FakeClock, Sink, Store
 
 from promptops.core.config import ProjectConfig, ProviderConfig
 from promptops.core.prompt import parse_prompt
 from promptops.runtime.client import CallResult, PromptOpsUnavailable, Runtime
-from promptops.runtime.metrics import RequestMetrics
 from promptops.runtime.store import ResolvedPrompt
 from promptops.storage.cache import ResponseCache
 from promptops.testing import FakeReply, FakeRequest, FakeServer, Fault
@@ -22,34 +22,7 @@ A, B = "p1:model-a", "p2:model-b"
 Items = list[str | CallResult]
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
 
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.rows: list[RequestMetrics] = []
-
-    def record(self, row: RequestMetrics, *, inputs: Mapping[str, Any] | None = None,
-               output: str | None = None) -> None:
-        self.rows.append(row)
-
-
-class Store:
-    def __init__(self, prompt: ResolvedPrompt) -> None:
-        self.prompt = prompt
-
-    def get(self, name: str) -> ResolvedPrompt:
-        return self.prompt
 
 
 def resolved(**extra: Any) -> ResolvedPrompt:
