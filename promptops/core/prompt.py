@@ -27,6 +27,29 @@ _KEYS = {
 }
 _INPUT_KEYS = {"type", "required", "default", "description", "enum"}
 # Fields that change what the model does; metadata (description, rationale, version) does not.
+_CACHE_TTLS = ("5m", "1h")
+
+
+def cache_control_block(value: Any) -> dict[str, str] | None:
+    """The Anthropic `cache_control` marker a prompt's `config.cache_control` asks for.
+
+    `true` caches for 5 minutes, `5m`/`1h` pick the TTL, a mapping is the API's own shape.
+    OpenAI-style providers cache long prefixes by themselves and ignore the key.
+    """
+    if value is None or value is False:
+        return None
+    if value is True:
+        return {"type": "ephemeral"}
+    if isinstance(value, str) and value in _CACHE_TTLS:
+        return {"type": "ephemeral", "ttl": value}
+    if (isinstance(value, Mapping) and set(value) <= {"type", "ttl"}
+            and value.get("type", "ephemeral") == "ephemeral"
+            and value.get("ttl", "5m") in _CACHE_TTLS):
+        return {"type": "ephemeral", **({"ttl": str(value["ttl"])} if "ttl" in value else {})}
+    raise ValueError(f"cache_control {value!r} is not true, 5m, 1h or "
+                     "{type: ephemeral, ttl: 5m|1h}")
+
+
 BEHAVIOUR_FIELDS = ("messages", "template", "model", "config", "input", "output", "tools")
 
 
@@ -109,6 +132,11 @@ def parse_prompt(data: Any, path: str) -> PromptFile:
                        "use a YAML block scalar `template: |`")
         messages.append(("user", template))
     config = require_mapping(raw.get("config") or {}, "config", path)
+    try:
+        cache_control_block(config.get("cache_control"))
+    except ValueError as exc:
+        raise _err(str(exc), where_of(config, "cache_control", path),
+                   "write `cache_control: true` (5 minutes) or `cache_control: 1h`") from None
     inputs = _parse_inputs(raw.get("input") or {}, path)
     output = require_mapping(raw.get("output") or {"format": "text"}, "output", path)
     fmt = output.get("format", "text")

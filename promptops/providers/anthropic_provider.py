@@ -9,6 +9,7 @@ from typing import Any
 
 from promptops.core.config import ProviderConfig
 from promptops.core.models import Completion, ModelRequest, ToolCall, Usage
+from promptops.core.prompt import cache_control_block
 from promptops.providers.sdk_errors import call_sdk, guard_stream, malformed, response_header
 
 DEFAULT_MAX_TOKENS = 1024  # the Messages API requires max_tokens
@@ -48,7 +49,12 @@ def build_anthropic_kwargs(request: ModelRequest, timeout_s: float) -> dict[str,
         "messages": messages,
         "timeout": timeout_s,
     }
-    if system:
+    # The marker goes on the system block, the prefix every case shares. The API's top-level
+    # `cache_control` marks the last block, the per-case user message: a write on every call.
+    cache = cache_control_block(params.get("cache_control"))
+    if system and cache:
+        kwargs["system"] = [{"type": "text", "text": system, "cache_control": cache}]
+    elif system:
         kwargs["system"] = system
     stop = params.get("stop_sequences", params.get("stop"))
     if stop is not None:

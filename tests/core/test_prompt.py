@@ -397,3 +397,25 @@ def test_input_default_is_checked_against_its_contract(spec: str, says: str) -> 
         parse_prompt(parse_yaml(text, "p.yaml"), "p.yaml")
     assert says in info.value.what and "default of" in info.value.what
     assert info.value.where == "p.yaml:3"
+
+
+# --- prompt caching -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "block"), [
+    ("true", {"type": "ephemeral"}),
+    ("1h", {"type": "ephemeral", "ttl": "1h"}),
+    ("{type: ephemeral, ttl: 5m}", {"type": "ephemeral", "ttl": "5m"}),
+    ("false", None),
+])
+def test_cache_control_forms(value: str, block: dict[str, str] | None) -> None:
+    from promptops.core.prompt import cache_control_block
+
+    prompt = load(BASE.replace("max_tokens: 20}", f"max_tokens: 20, cache_control: {value}}}"))
+    assert cache_control_block(prompt.config["cache_control"]) == block
+
+
+@pytest.mark.parametrize("value", ["2h", "{type: persistent}", "{ttl: 1h, extra: 1}", "3"])
+def test_bad_cache_control_is_located(value: str) -> None:
+    err = bad(BASE.replace("max_tokens: 20}", f"max_tokens: 20, cache_control: {value}}}"))
+    assert "cache_control" in str(err) and f"{PATH}:5" in str(err)

@@ -229,3 +229,21 @@ def test_http_transport_usage_and_request_id(srv: FakeServer) -> None:
     body = srv.requests[0].body
     assert body["temperature"] == 0 and body["max_tokens"] == 5
     assert srv.requests[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_anthropic_prompt_cache_marks_the_shared_system_block(srv: FakeServer) -> None:
+    srv.responder = lambda req: CACHED_REPLY
+    out = complete(make(srv, "anthropic"), request(cache_control="1h", max_tokens=5))
+    body = srv.requests[0].body
+    # The marker sits on the system prefix (shared by every case), not on the user message.
+    assert body["system"] == [{"type": "text", "text": "Be terse.",
+                                "cache_control": {"type": "ephemeral", "ttl": "1h"}}]
+    assert "cache_control" not in body and "cache_control" not in str(body["messages"])
+    assert (out.usage.cache_read_tokens, out.usage.cache_write_tokens) == (30, 10)
+
+
+@pytest.mark.parametrize("kind", ["openai", "http"])
+def test_openai_style_providers_drop_cache_control(srv: FakeServer, kind: str) -> None:
+    srv.responder = lambda req: FakeReply(text="hi")
+    complete(make(srv, kind), request(cache_control=True))
+    assert "cache_control" not in str(srv.requests[0].body)
