@@ -27,7 +27,7 @@ ENV = "production"
 PROMPT = """\
 name: NAME
 version: VERSION
-model: anthropic:claude-sonnet-4-5
+model: anthropic:claude-sonnet-5-5
 input:
   ticket: {type: string, required: true}
 messages:
@@ -67,7 +67,7 @@ def build(root: Path, prompts: int, versions: int) -> None:
             entries.append(ChangelogEntry(
                 version=version, date="2025-01-01", status="released", note=f"revision {v}",
                 bump="minor", detected=None, behaviour_hash=file_hash, file_hash=file_hash,
-                model="anthropic:claude-sonnet-4-5", tag=f"prompts/{name}@{version}"))
+                model="anthropic:claude-sonnet-5-5", tag=f"prompts/{name}@{version}"))
             when = f"2025-01-01T00:{p:02d}:{v:02d}Z"
             store.write_event(Event(id=event_id(when, None, name, "bump"), kind="bump",
                                     prompt=name, env=None, when=when, who="bench",
@@ -75,7 +75,7 @@ def build(root: Path, prompts: int, versions: int) -> None:
             refs.append(f"create refs/tags/prompts/{name}@{version} HEAD\n")
         last = entries[-1].version
         records[name] = PromptRecord(name=name, current=last, latest=last,
-                                     model="anthropic:claude-sonnet-4-5", deployed=None,
+                                     model="anthropic:claude-sonnet-5-5", deployed=None,
                                      changelog=tuple(reversed(entries)))
     store.save_registry(Registry(prompts=records))
     git(root, "add", "-A")

@@ -34,11 +34,11 @@ def build(root: Path) -> None:
     (root / "prompts" / NAME / "prompt.yaml").write_text(text, encoding="utf-8")
     behaviour = parse_prompt(parse_yaml(text, "p"), "p").behaviour_hash
     entry = ChangelogEntry("1.0.0", "2025-01-01", "released", "bench", "minor", None, behaviour,
-                           store.write_snapshot(NAME, "1.0.0", text), "anthropic:claude-sonnet-4-5")
+                           store.write_snapshot(NAME, "1.0.0", text), "anthropic:claude-sonnet-5-5")
     store.save_registry(Registry().with_prompt(
         PromptRecord(NAME, "1.0.0", "1.0.0", None, None).with_entry(entry)))
     store.save_pointer(Pointer("production", {NAME: PointerEntry(
-        True, "1.0.0", "anthropic:claude-sonnet-4-5", None, None, "rollback", behaviour, None,
+        True, "1.0.0", "anthropic:claude-sonnet-5-5", None, None, "rollback", behaviour, None,
         (), None, None, None)}))
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from promptops.app.clock import now_stamp
+from promptops.app.retirement import model_warning, refuse_retired, today_utc
 from promptops.core.errors import ConfigError, NoChangeError, PolicyDeniedError, VerifyFailedError
 from promptops.core.registry import (
     ChangelogEntry,
@@ -19,6 +21,7 @@ from promptops.core.registry import (
 )
 from promptops.core.yamlsource import parse_yaml, where_of
 from promptops.storage.git_repo import GitRepo
+from promptops.storage.project import load_config
 from promptops.storage.registry_store import RegistryStore
 
 DEFAULT_FALLBACK = "rollback"
@@ -39,7 +42,7 @@ class DeployResult:
     dry_run: bool
     yanked: bool = False
     rollback_version: str | None = None  # what the new pointer entry names as its rollback
-
+    warnings: tuple[str, ...] = ()
 
 
 def promotion_order(root: Path) -> tuple[str, ...]:
@@ -122,10 +125,13 @@ def _require_served(store: RegistryStore, name: str, version: str, prev: str) ->
 
 def promote(root: Path, name: str, version: str, to_env: str, *,
             require_previous: str | None = None, fallback_behavior: str | None = None,
-            dry_run: bool = False, actor: str | None = None) -> DeployResult:
-    """Point `to_env` at a released version (policy: promotion order, blocked, clean tree)."""
+            dry_run: bool = False, actor: str | None = None, today: date | None = None
+            ) -> DeployResult:
+    """Point `to_env` at a released version (policy: promotion order, blocked, retired model,
+    clean tree)."""
     return promote_with(root, name, version, to_env, require_previous=require_previous,
-                        fallback_behavior=fallback_behavior, dry_run=dry_run, actor=actor)
+                        fallback_behavior=fallback_behavior, dry_run=dry_run, actor=actor,
+                        today=today)
 
 
 def _mirror_deployed(store: RegistryStore, name: str, env: str, version: str) -> list[str]:
@@ -143,7 +149,7 @@ def _mirror_deployed(store: RegistryStore, name: str, env: str, version: str) ->
 def promote_with(root: Path, name: str, version: str, to_env: str, *,
                  require_previous: str | None = None, fallback_behavior: str | None = None,
                  dry_run: bool = False, actor: str | None = None, policy: bool = True,
-                 require_clean: bool = True) -> DeployResult:
+                 require_clean: bool = True, today: date | None = None) -> DeployResult:
     """`promote`, optionally without the promotion-order policy and clean-tree check (drills)."""
     t0 = time.perf_counter()
     repo = GitRepo.find(root)
@@ -163,6 +169,12 @@ def promote_with(root: Path, name: str, version: str, to_env: str, *,
             raise PolicyDeniedError(f"{name}@{version} is blocked in {to_env}",
                                     why="it was yanked here by `promptops rollback --yank`",
                                     fix="release a fixed version and promote that")
+        config, day = load_config(repo.root), today or today_utc()
+        what = f"{name}@{version}"
+        warning = (refuse_retired(what, entry.model, config, day, fix="release a version on a "
+                                  "current model and promote that") if policy
+                   else model_warning(what, entry.model, config, day))
+        warnings = (warning,) if warning else ()
         if policy:
             order = promotion_order(repo.root)
             prev = require_previous
@@ -176,7 +188,7 @@ def promote_with(root: Path, name: str, version: str, to_env: str, *,
         if dry_run:
             return DeployResult(name, to_env, old, version, None, None,
                                 round(time.perf_counter() - t0, 3), True,
-                                rollback_version=old)
+                                rollback_version=old, warnings=warnings)
         now = now_stamp()
         who = actor or repo.user()
         event = Event(id=event_id(now, to_env, name, "promote"), kind="promote", prompt=name,
@@ -204,12 +216,13 @@ def promote_with(root: Path, name: str, version: str, to_env: str, *,
                              trailers={"Prompt-Version": version, "Deploy-Env": to_env,
                                        "Prompt-Behavior-Hash": entry.behaviour_hash})
     return DeployResult(name, to_env, old, version, commit, event_path.stem,
-                        round(time.perf_counter() - t0, 3), False, rollback_version=old)
+                        round(time.perf_counter() - t0, 3), False, rollback_version=old,
+                        warnings=warnings)
 
 
 def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: str,
-             yank: bool = False, dry_run: bool = False, actor: str | None = None
-             ) -> DeployResult:
+             yank: bool = False, dry_run: bool = False, actor: str | None = None,
+             today: date | None = None) -> DeployResult:
     """Point `env` back at the previously deployed version: no eval, no network, one commit."""
     t0 = time.perf_counter()
     if not reason or not reason.strip():
@@ -243,12 +256,17 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
                                     fix="roll back to another version with --to")
         record = store.load_registry().get(name)
         entry = verified_entry(store, record, name, target)
+        # never refused (rollback must always work), but said loudly: a retired target's
+        # calls fail over to the runtime's fallbacks
+        warning = _target_warning(repo.root, f"{name}@{target}", entry.model, today)
+        warnings = (warning,) if warning else ()
         after = apply_deploy(stack, "rollback", target)
         prev = after[-2] if len(after) > 1 else None
         prev_entry = record.entry(prev) if record and prev else None
         if dry_run:
             return DeployResult(name, env, bad, target, None, None,
-                                round(time.perf_counter() - t0, 3), True, yank, prev)
+                                round(time.perf_counter() - t0, 3), True, yank, prev,
+                                warnings)
         now = now_stamp()
         who = actor or repo.user()
         blocked = (*current.blocked, bad) if yank and bad not in current.blocked \
@@ -257,6 +275,7 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
                       env=env, when=now, who=who, from_version=bad, to_version=target,
                       from_model=current.model, to_model=entry.model, reason=reason.strip(),
                       evidence={"yanked": yank, "rollbackVersion": prev,
+                                "warnings": list(warnings),
                                 "behaviorHash": entry.behaviour_hash,
                                 "fromBehaviorHash": current.behaviour_hash},
                       timings={"start": now,
@@ -279,4 +298,12 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
             trailers["Prompt-Blocked"] = bad
         commit = repo.commit(paths, message, trailers=trailers)
     return DeployResult(name, env, bad, target, commit, event_path.stem,
-                        round(time.perf_counter() - t0, 4), False, yank, prev)
+                        round(time.perf_counter() - t0, 4), False, yank, prev, warnings)
+
+
+def _target_warning(root: Path, what: str, model: str | None, today: date | None) -> str | None:
+    try:
+        config = load_config(root)
+    except ConfigError:
+        return None  # a broken promptops.yaml must not stop an emergency rollback
+    return model_warning(what, model, config, today or today_utc())

@@ -83,7 +83,7 @@ def resolve_model(spec: str, config: ProjectConfig, where: str | None = None) ->
         raise ConfigError(
             f"model {spec!r} is not `provider:model` nor a known alias", where=where,
             why=f"aliases in promptops.yaml: {aliases}",
-            fix="write e.g. `anthropic:claude-sonnet-4-5`, `openai:gpt-4o-mini`, "
+            fix="write e.g. `anthropic:claude-sonnet-5-5`, `openai:gpt-4o-mini`, "
             "`python:package.module:function`, or add an alias under `models:`",
         )
     return ResolvedModel(spec=spec, provider=config.provider(provider_name), model_id=model_id)

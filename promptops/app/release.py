@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from promptops.app.clock import now_stamp
 from promptops.app.compare import GatePolicy, compare, deployed_version
 from promptops.app.eval_suite import execute, start
 from promptops.app.plan import EvalOptions
+from promptops.app.retirement import refuse_retired, today_utc
 from promptops.core.errors import (
     ConfigError,
     PolicyDeniedError,
@@ -26,7 +28,14 @@ from promptops.core.registry import ChangelogEntry, Event, PromptRecord, event_i
 from promptops.core.versioning import parse_version
 from promptops.storage.atomic import atomic_write
 from promptops.storage.git_repo import GitRepo
-from promptops.storage.project import display, load_prompt, load_suite, state_dir, suites_for
+from promptops.storage.project import (
+    display,
+    load_config,
+    load_prompt,
+    load_suite,
+    state_dir,
+    suites_for,
+)
 from promptops.storage.records import SCHEMA_VERSION, meta_from_dict, read_record
 from promptops.storage.registry_store import RegistryStore
 
@@ -195,7 +204,7 @@ def _retag(repo: GitRepo, store: RegistryStore, record: PromptRecord, version: s
 def release(root: Path, name: str, version: str | None = None, *, suite: Path | None = None,
             gate_env: str = "production", dry_run: bool = False, actor: str | None = None,
             env: Mapping[str, str] | None = None, on_inconclusive: str | None = None,
-            ) -> ReleaseResult:
+            today: date | None = None) -> ReleaseResult:
     """Gate a candidate version, then mark it released, commit the scorecard and tag it."""
     repo = GitRepo.find(root)
     store = RegistryStore(repo.root)
@@ -221,6 +230,11 @@ def release(root: Path, name: str, version: str | None = None, *, suite: Path | 
             raise ConfigError(f"{name}@{version} has no `model:`",
                               where=display(store.snapshot_path(name, version)),
                               fix="set the model in the prompt and bump a new version")
+        # before any model call: a retired model cannot pass, and would be useless if it did
+        life = refuse_retired(
+            f"{name}@{version}", prompt.model, load_config(repo.root), today or today_utc(),
+            fix=f"move the prompt to a current model (edit `model:`, then `promptops bump {name} "
+            "minor`) and release that version")
         suite_path = suite or find_suite(repo.root, name)
         the_suite = load_suite(suite_path)
         policy = GatePolicy.from_suite(the_suite.gate, on_inconclusive=on_inconclusive)
@@ -238,6 +252,8 @@ def release(root: Path, name: str, version: str | None = None, *, suite: Path | 
                 "infrastructure: provider errors above the error budget; nothing was released",))
         result = _compare(result, cand, absolute_reasons(cand), repo.root, gate_env, policy,
                           the_suite.hash, env, Path(suite_path))
+        if life:
+            result = replace(result, notes=(f"warning: {life}", *result.notes))
         if result.exit_code:
             return result
         data = canonical(cand.path)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
+from promptops.app.retirement import retirement_of, today_utc
+from promptops.core.config import ProjectConfig
 from promptops.core.errors import PromptopsError
 from promptops.core.prompt import parse_prompt
-from promptops.core.registry import PromptRecord, tag_name
+from promptops.core.registry import PointerEntry, PromptRecord, tag_name
 from promptops.core.versioning import parse_version, sort_versions
 from promptops.core.yamlsource import parse_yaml
 from promptops.storage.git_repo import GitRepo
+from promptops.storage.project import load_config
 from promptops.storage.registry_store import RegistryStore
 
 
@@ -30,11 +34,13 @@ class VerifyReport:
 
 
 
-def verify(root: Path) -> VerifyReport:
-    """Check hashes, tags, pointers and version order; never changes anything."""
+def verify(root: Path, as_of: date | None = None) -> VerifyReport:
+    """Check hashes, tags, pointers, version order and the models pointers run on (retired as
+    of `as_of`, default today); never changes anything."""
     repo = GitRepo.find(root)
     store = RegistryStore(repo.root)
     report = VerifyReport()
+    config, day = load_config(repo.root), as_of or today_utc()
     registry = store.load_registry()
     for name in sorted(registry.prompts):
         _check_prompt(store, repo, registry.prompts[name], report)
@@ -63,7 +69,27 @@ def verify(root: Path) -> VerifyReport:
             if entry.rollback_version and record.entry(entry.rollback_version) is None:
                 report.problems.append(f"{where}: rollbackVersion {entry.rollback_version} does "
                                        "not exist")
+            _check_models(where, entry, config, day, report)
     return report
+
+
+def _check_models(where: str, entry: PointerEntry, config: ProjectConfig, day: date,
+                  report: VerifyReport) -> None:
+    """A pointer serving, or rolling back to, a retired model is broken; soon is a warning."""
+    pairs = ((entry.model, f"serves {entry.prompt_version}", "promote a version on a current "
+              "model"),
+             (entry.rollback_model, f"its rollback target {entry.rollback_version}",
+              "a rollback there would not work; deploy a version on a current model so the "
+              "rollback target moves"))
+    for model, what, consequence in pairs:
+        found = retirement_of(model, config) if model else None
+        if found is None:
+            continue
+        line = f"{where}: {what} on model {found.describe(day)}"
+        if found.retired(day):
+            report.problems.append(f"{line} — {consequence}")
+        elif found.soon(day):
+            report.warnings.append(line)
 
 
 def _check_prompt(store: RegistryStore, repo: GitRepo, record: PromptRecord,

@@ -16,6 +16,7 @@ Env = Annotated[str, typer.Option("--env", metavar="ENV", help="Environment (dep
 
 
 def _emit(result: Any, json_out: bool, text: str) -> None:
+    text += "".join(f"\n  warning: {w}" for w in getattr(result, "warnings", ()))
     if json_out:
         typer.echo(json.dumps(asdict(result), indent=1, default=str))
     else:
@@ -61,8 +62,9 @@ def register(app: typer.Typer) -> None:
 
         \b
         Exit codes: 0 done (or --dry-run) · 2 bad input · 4 dirty tree · 6 another command
-        holds the lock · 7 policy denied (blocked here, or not yet served in the previous
-        environment) · 8 not released, tag missing or snapshot hash mismatch · 9 already deployed.
+        holds the lock · 7 policy denied (blocked here, not yet served in the previous
+        environment, or its model is retired) · 8 not released, tag missing or snapshot hash
+        mismatch · 9 already deployed.
         """
         from promptops.app.deploy import promote
 

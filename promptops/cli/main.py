@@ -29,7 +29,7 @@ app = typer.Typer(
     help="Eval and release tool for LLM prompts.\n\n"
     "\b\nExamples:\n"
     "  promptops eval suites/customer-support-router.yaml\n"
-    "  promptops eval suites/customer-support-router.yaml --model anthropic:claude-sonnet-4-5\n"
+    "  promptops eval suites/customer-support-router.yaml --model anthropic:claude-sonnet-5-5\n"
     "  promptops lint\n"
     "  promptops init\n\n" + EXIT_CODES,
     no_args_is_help=True,
@@ -129,7 +129,7 @@ def eval_command(
     \b
     Examples:
       promptops eval suites/customer-support-router.yaml
-      promptops eval suites/customer-support-router.yaml -m anthropic:claude-sonnet-4-5
+      promptops eval suites/customer-support-router.yaml -m anthropic:claude-sonnet-5-5
       promptops eval suites/customer-support-router.yaml -m keyword-baseline -m openai:gpt-4o-mini
       promptops eval suites/customer-support-router.yaml -f tag:multilingual -o report.xml
       promptops eval suites/customer-support-router.yaml --resume
@@ -224,6 +224,9 @@ def lint_command(
 ) -> None:
     """Validate prompts and suites without calling any model (exit 2 on any problem).
 
+    A model past its retirement date is a problem; one retiring within 60 days a warning
+    (dates: `retirements:` in promptops.yaml, then the provider SDKs' deprecation tables).
+
     \b
     Examples:
       promptops lint
@@ -238,10 +241,13 @@ def lint_command(
     if json_out:
         import json
 
-        typer.echo(json.dumps({"ok": report.lines, "problems": report.problems}, indent=1))
+        typer.echo(json.dumps({"ok": report.lines, "problems": report.problems,
+                               "warnings": report.warnings}, indent=1))
         raise typer.Exit(2 if report.problems else 0)
     for line in report.lines:
         typer.echo(line)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     for problem in report.problems:
         typer.echo(f"error: {problem}", err=True)
     raise typer.Exit(2 if report.problems else 0)
@@ -271,7 +277,7 @@ def init_command(
         typer.echo(f"{'would create' if dry_run else 'created'} {path}")
     if not dry_run:
         typer.echo("next: promptops eval suites/sentiment.yaml   (offline keyword baseline)\n"
-                   "then: promptops eval suites/sentiment.yaml -m anthropic:claude-sonnet-4-5")
+                   "then: promptops eval suites/sentiment.yaml -m anthropic:claude-sonnet-5-5")
 
 
 @cache_app.command("stats")

@@ -70,27 +70,50 @@ def register(app: typer.Typer) -> None:
         _emit(result, json_out, "\n".join(lines))
 
     @app.command("verify")
-    def verify_command(json_out: Json = False, debug: Debug = False) -> None:
-        """Check snapshots against the registry, release tags, pointers and version order.
+    def verify_command(
+        as_of: Annotated[str | None, typer.Option(
+            "--as-of", metavar="YYYY-MM-DD", help="Judge model retirements as of this date "
+            "(default: today), to see what breaks by then.")] = None,
+        json_out: Json = False,
+        debug: Debug = False,
+    ) -> None:
+        """Check snapshots against the registry, release tags, pointers and version order,
+        and that no pointer serves or rolls back to a retired model.
 
-        Run it in CI on every pull request.
+        Run it in CI on every pull request. Retirement dates come from `retirements:` in
+        promptops.yaml and from the provider SDKs' deprecation tables; a model retiring
+        within 60 days is a warning.
 
         \b
-        Example:  promptops verify
-        Exit codes: 0 consistent · 8 something does not match (each problem is listed)
+        Examples:
+          promptops verify
+          promptops verify --as-of 2027-01-31
+        Exit codes: 0 consistent · 2 bad date · 8 something does not match (each problem
+        is listed)
         """
+        from datetime import date
+
         from promptops.app.verify import verify
+        from promptops.core.errors import ConfigError
 
         try:
-            report = verify(Path.cwd())
+            try:
+                day = date.fromisoformat(as_of) if as_of else None
+            except ValueError:
+                raise ConfigError(f"--as-of {as_of!r} is not a date",
+                                  fix="write it as YYYY-MM-DD, e.g. --as-of 2027-01-31") from None
+            report = verify(Path.cwd(), as_of=day)
         except Exception as exc:
             raise fail(exc, debug) from None
         if json_out:
             typer.echo(json.dumps({"ok": report.ok, "problems": report.problems,
+                                   "warnings": report.warnings,
                                    "versions": report.versions, "pointers": report.pointers}))
         else:
             for problem in report.problems:
                 typer.echo(f"✗ {problem}", err=True)
+            for warning in report.warnings:
+                typer.echo(f"warning: {warning}", err=True)
             typer.echo(f"{'ok' if report.ok else 'FAILED'}: {report.versions} versions, "
                        f"{report.pointers} pointers checked")
         raise typer.Exit(0 if report.ok else 8)

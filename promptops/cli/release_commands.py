@@ -83,7 +83,8 @@ def register(app: typer.Typer) -> None:
         Exit codes: 0 released (or would be, with --dry-run) · 1 gate failed (thresholds,
         required case, or a regression vs the deployed version) · 2 bad input · 3 providers
         failing · 4 dirty tree · 5 tag exists · 6 another command holds the lock
-        · 7 not a candidate (released without tag, yanked) · 8 snapshot hash mismatch.
+        · 7 not a candidate (released without tag, yanked) or its model is retired
+        · 8 snapshot hash mismatch.
         """
         from promptops.app.release import release
 

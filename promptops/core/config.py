@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from promptops.core.errors import ConfigError
+from promptops.core.lifecycle import parse_retirement_date
 from promptops.core.yamlsource import require_mapping, where_of
 
 PROVIDER_KINDS = ("anthropic", "openai", "openai-compatible", "python")
@@ -50,6 +52,8 @@ class ProjectConfig:
     timeout_s: float = 60.0
     judge: str | None = None
     path: str | None = None
+    # model spec (provider:model or alias) -> (retirement date, where it is written)
+    retirements: Mapping[str, tuple[date, str]] = field(default_factory=dict)
 
     def provider(self, name: str) -> ProviderConfig:
         """Return the named provider, or the built-in default for a known kind."""
@@ -80,7 +84,9 @@ _PROVIDER_KEYS = {
     "transport",
 }
 TRANSPORTS = ("auto", "sdk", "http")
-_TOP_KEYS = {"providers", "models", "prices", "defaults", "environments", "gate", "judge"}
+_TOP_KEYS = {
+    "providers", "models", "prices", "defaults", "environments", "gate", "judge", "retirements",
+}
 _DEFAULT_KEYS = {"concurrency", "timeout", "judge"}
 
 
@@ -133,7 +139,7 @@ def parse_config(data: Any, path: str) -> ProjectConfig:
             raise ConfigError(
                 f"model alias {alias!r} must name `provider:model`, got {target!r}",
                 where=where_of(raw.get("models"), alias, path),
-                fix=f'write it as `{alias}: "anthropic:claude-sonnet-4-5"`',
+                fix=f'write it as `{alias}: "anthropic:claude-sonnet-5-5"`',
             )
         models[alias] = target
     prices = {
@@ -144,7 +150,21 @@ def parse_config(data: Any, path: str) -> ProjectConfig:
     return ProjectConfig(
         providers=providers, models=models, prices=prices, concurrency=concurrency,
         timeout_s=timeout, judge=judge, path=path,
+        retirements=_parse_retirements(raw.get("retirements"), path),
     )
+
+
+def _parse_retirements(data: Any, path: str) -> dict[str, tuple[date, str]]:
+    table = require_mapping(data or {}, "retirements", path)
+    out: dict[str, tuple[date, str]] = {}
+    for spec, when in table.items():
+        where = where_of(table, spec, path)
+        try:
+            out[str(spec)] = (parse_retirement_date(when), where)
+        except ValueError as exc:
+            raise ConfigError(f"retirement date of {spec!r}: {exc}", where=where,
+                              fix=f'write it as `"{spec}": 2026-11-30`') from None
+    return out
 
 
 def _parse_provider(

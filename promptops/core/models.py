@@ -29,7 +29,7 @@ class Message:
 class ModelRequest:
     """Everything a provider needs for one call; also what the cache key is made of."""
 
-    model: str  # the provider's own model id, e.g. "claude-sonnet-4-5"
+    model: str  # the provider's own model id, e.g. "claude-sonnet-5-5"
     messages: tuple[Message, ...]
     params: Mapping[str, Any] = field(default_factory=dict)  # temperature, max_tokens, ...
     inputs: Mapping[str, Any] = field(default_factory=dict)  # the case's variables (python:)
@@ -157,7 +157,7 @@ class CaseRun:
     """The result of running one case once against one model."""
 
     case_id: str
-    model: str  # the model spec as requested, e.g. "anthropic:claude-sonnet-4-5"
+    model: str  # the model spec as requested, e.g. "anthropic:claude-sonnet-5-5"
     repeat: int
     output: str | None
     scores: tuple[ScoreResult, ...]

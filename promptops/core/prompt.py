@@ -149,7 +149,7 @@ def parse_prompt(data: Any, path: str) -> PromptFile:
     model = raw.get("model")
     if model is not None and (not isinstance(model, str) or ":" not in model):
         raise _err(f"prompt model {model!r} must be `provider:model`", where_of(raw, "model", path),
-                   "write e.g. `model: anthropic:claude-sonnet-4-5`")
+                   "write e.g. `model: anthropic:claude-sonnet-5-5`")
     tools = raw.get("tools") or []
     rationale = raw.get("rationale") or []
     version = raw.get("version")

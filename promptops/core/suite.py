@@ -199,7 +199,7 @@ def parse_suite(data: Any, path: str, load_cases: CaseLoader) -> Suite:
         models_raw = [models_raw]
     if not isinstance(models_raw, list) or not all(isinstance(m, str) for m in models_raw):
         raise _err("`models` must be a list of model names", where_of(raw, "models", path),
-                   "write `models: [anthropic:claude-sonnet-4-5]`")
+                   "write `models: [anthropic:claude-sonnet-5-5]`")
     repeats = raw.get("repeats", 1)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 100:
         raise _err(f"`repeats` must be an integer from 1 to 100, got {repeats!r}",

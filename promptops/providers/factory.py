@@ -19,7 +19,7 @@ def split_model_spec(spec: str) -> tuple[str, str]:
     if not sep or not provider or not model:
         raise ConfigError(
             f"model {spec!r} must be written as `provider:model`",
-            fix='e.g. "anthropic:claude-sonnet-4-5", "openai:gpt-4o-mini" or "python:pkg.mod:fn"',
+            fix='e.g. "anthropic:claude-sonnet-5-5", "openai:gpt-4o-mini" or "python:pkg.mod:fn"',
         )
     return provider, model
 
