@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from promptops.app.clock import now_stamp
+from promptops.app.env_policy import check_promotion, environment_policies
 from promptops.app.retirement import model_warning, refuse_retired, today_utc
 from promptops.core.errors import ConfigError, NoChangeError, PolicyDeniedError, VerifyFailedError
 from promptops.core.registry import (
@@ -19,7 +20,6 @@ from promptops.core.registry import (
     event_id,
     tag_name,
 )
-from promptops.core.yamlsource import parse_yaml, where_of
 from promptops.storage.git_repo import GitRepo
 from promptops.storage.project import load_config
 from promptops.storage.registry_store import RegistryStore
@@ -43,26 +43,6 @@ class DeployResult:
     yanked: bool = False
     rollback_version: str | None = None  # what the new pointer entry names as its rollback
     warnings: tuple[str, ...] = ()
-
-
-def promotion_order(root: Path) -> tuple[str, ...]:
-    """The `environments:` promotion order from promptops.yaml (empty when not set)."""
-    path = root / "promptops.yaml"
-    if not path.is_file():
-        return ()
-    data = parse_yaml(path.read_text(encoding="utf-8"), "promptops.yaml")
-    raw = data.get("environments") if isinstance(data, Mapping) else None
-    if raw is None:
-        return ()
-    if isinstance(raw, Mapping):
-        return tuple(str(k) for k in raw)
-    if isinstance(raw, list):
-        names = [str(i.get("name")) if isinstance(i, Mapping) else i for i in raw]
-        if all(isinstance(n, str) and n for n in names):
-            return tuple(str(n) for n in names)
-    raise ConfigError("`environments:` must list environment names in promotion order",
-                      where=where_of(data, "environments", "promptops.yaml"),
-                      fix="write `environments: [staging, production]`")
 
 
 def apply_deploy(stack: list[str], kind: str, version: str) -> list[str]:
@@ -115,23 +95,16 @@ def verified_entry(store: RegistryStore, record: PromptRecord | None, name: str,
     return entry
 
 
-def _require_served(store: RegistryStore, name: str, version: str, prev: str) -> None:
-    if not any(e.kind == "promote" and e.to_version == version for e in store.events(name, prev)):
-        raise PolicyDeniedError(f"{name}@{version} has never been promoted to {prev}",
-                                why=f"promotion order requires {prev} first",
-                                fix=f"promote to {prev} first: promptops promote "
-                                f"{name}@{version} --to {prev}")
-
-
 def promote(root: Path, name: str, version: str, to_env: str, *,
             require_previous: str | None = None, fallback_behavior: str | None = None,
-            dry_run: bool = False, actor: str | None = None, today: date | None = None
-            ) -> DeployResult:
-    """Point `to_env` at a released version (policy: promotion order, blocked, retired model,
-    clean tree)."""
+            dry_run: bool = False, actor: str | None = None, today: date | None = None,
+            override_reason: str | None = None, as_of: datetime | None = None) -> DeployResult:
+    """Point `to_env` at a released version (policy: promotion order, soak time, final only,
+    blocked, retired model, clean tree). `override_reason` skips the order and soak rules and
+    is recorded in the event."""
     return promote_with(root, name, version, to_env, require_previous=require_previous,
                         fallback_behavior=fallback_behavior, dry_run=dry_run, actor=actor,
-                        today=today)
+                        today=today, override_reason=override_reason, as_of=as_of)
 
 
 def _mirror_deployed(store: RegistryStore, name: str, env: str, version: str) -> list[str]:
@@ -149,7 +122,9 @@ def _mirror_deployed(store: RegistryStore, name: str, env: str, version: str) ->
 def promote_with(root: Path, name: str, version: str, to_env: str, *,
                  require_previous: str | None = None, fallback_behavior: str | None = None,
                  dry_run: bool = False, actor: str | None = None, policy: bool = True,
-                 require_clean: bool = True, today: date | None = None) -> DeployResult:
+                 require_clean: bool = True, today: date | None = None,
+                 override_reason: str | None = None, as_of: datetime | None = None
+                 ) -> DeployResult:
     """`promote`, optionally without the promotion-order policy and clean-tree check (drills)."""
     t0 = time.perf_counter()
     repo = GitRepo.find(root)
@@ -176,12 +151,15 @@ def promote_with(root: Path, name: str, version: str, to_env: str, *,
                    else model_warning(what, entry.model, config, day))
         warnings = (warning,) if warning else ()
         if policy:
-            order = promotion_order(repo.root)
+            policies = environment_policies(repo.root)
+            order = [p.name for p in policies]
             prev = require_previous
             if prev is None and to_env in order and order.index(to_env) > 0:
                 prev = order[order.index(to_env) - 1]
-            if prev is not None and prev != to_env:
-                _require_served(store, name, version, prev)
+            if override_reason and override_reason.strip():
+                prev = None  # order and soak waived, on the record; final-only still holds
+            check_promotion(policies, lambda env: store.events(name, env), name, version,
+                            to_env, prev, as_of)
         old = current.prompt_version if current else None
         if current and old == version and current.enabled:
             raise NoChangeError(f"{to_env} already serves {name}@{version}")
@@ -196,7 +174,9 @@ def promote_with(root: Path, name: str, version: str, to_env: str, *,
                       from_model=current.model if current else None, to_model=entry.model,
                       evidence={"tag": tag, "behaviorHash": entry.behaviour_hash,
                                 "fromBehaviorHash": current.behaviour_hash if current else None,
-                                "scorecard": entry.scorecard},
+                                "scorecard": entry.scorecard,
+                                "policyOverride": (override_reason or "").strip() or None,
+                                "warnings": list(warnings)},
                       timings={"start": now})
         event_path = store.write_event(event)
         new = PointerEntry(

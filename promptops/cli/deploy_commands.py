@@ -48,6 +48,10 @@ def register(app: typer.Typer) -> None:
             metavar="X", help="fallbackBehavior: rollback | bundled | disable | error, a python "
             "alias or python:module:function (default: keep the current one, else rollback).")
         ] = None,
+        override: Annotated[str | None, typer.Option(
+            "--override-policy", metavar="REASON", help="Skip the promotion-order and soak "
+            "rules (recorded in the event with REASON); final-only, blocked and retired "
+            "models still hold.")] = None,
         dry_run: DryRun = False,
         json_out: Json = False,
         debug: Debug = False,
@@ -59,19 +63,29 @@ def register(app: typer.Typer) -> None:
           promptops promote customer-support-router@1.2.0 --to staging
           promptops promote customer-support-router@1.2.0 --to production --dry-run
           promptops promote customer-support-router@1.2.0 --to staging --fallback keyword-baseline
+          promptops promote customer-support-router@1.2.1 --to production \\
+            --override-policy "INC-7 hotfix, soak waived by the on-call lead"
+
+        \b
+        Policy from promptops.yaml, e.g.
+          environments:
+            staging: {}
+            production: {soak_hours: 24, require_final: true}
+        production then takes only final versions that served 24 h in staging (not rolled back).
 
         \b
         Exit codes: 0 done (or --dry-run) · 2 bad input · 4 dirty tree · 6 another command
-        holds the lock · 7 policy denied (blocked here, not yet served in the previous
-        environment, or its model is retired) · 8 not released, tag missing or snapshot hash
-        mismatch · 9 already deployed.
+        holds the lock · 7 policy denied (blocked here, not served or not long enough in the
+        previous environment, rolled back there, a pre-release, or its model is retired)
+        · 8 not released, tag missing or snapshot hash mismatch · 9 already deployed.
         """
         from promptops.app.deploy import promote
 
         try:
             name, version = _split_ref(ref)
             result = promote(Path.cwd(), name, version, to, require_previous=from_env,
-                             fallback_behavior=fallback, dry_run=dry_run)
+                             fallback_behavior=fallback, dry_run=dry_run,
+                             override_reason=override)
         except Exception as exc:
             raise fail(exc, debug) from None
         verb = "would promote" if dry_run else "promoted"
