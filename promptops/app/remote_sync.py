@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from promptops.core.errors import ConflictError, RemoteUnreachableError
-from promptops.storage.git_remote import GitRemote, Upstream
+from promptops.storage.git_remote import (
+    NETWORK_TIMEOUT_S,
+    QUICK_FETCH_TIMEOUT_S,
+    GitRemote,
+    Upstream,
+)
 from promptops.storage.git_repo import GitRepo
 
 
@@ -46,7 +51,7 @@ def prepare(repo: GitRepo, command: str, *, push: bool = True, dry_run: bool = F
     if up is None:
         return LOCAL
     try:
-        remote.fetch(up)
+        remote.fetch(up, QUICK_FETCH_TIMEOUT_S if pointer is not None else NETWORK_TIMEOUT_S)
     except RemoteUnreachableError as exc:
         if pointer is None:
             raise

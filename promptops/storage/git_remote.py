@@ -12,6 +12,7 @@ from promptops.core.errors import ConflictError, RemoteUnreachableError
 from promptops.storage.git_repo import GitRepo, _trim
 
 NETWORK_TIMEOUT_S = 120.0
+QUICK_FETCH_TIMEOUT_S = 15.0  # rollback: an emergency does not wait long for the network
 _REJECTED = ("[rejected]", "[remote rejected]", "non-fast-forward", "fetch first",
              "atomic push failed", "stale info")
 
@@ -61,15 +62,26 @@ class GitRemote:
                         tracking=tracking or f"refs/remotes/{remote}/"
                         f"{merge.removeprefix('refs/heads/')}")
 
-    def fetch(self, up: Upstream) -> None:
-        """`git fetch <remote>`; RemoteUnreachableError when it fails."""
-        proc = self.repo._run("fetch", "--quiet", up.remote, timeout=NETWORK_TIMEOUT_S)
-        if proc.returncode != 0:
-            raise RemoteUnreachableError(
-                f"git fetch {up.remote} failed", where=str(self.repo.root),
-                why=_trim(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}",
-                fix=f"check that {up.remote} is reachable (git fetch {up.remote}), or pass "
-                "--no-push to work locally only")
+    def fetch(self, up: Upstream, timeout: float = NETWORK_TIMEOUT_S) -> None:
+        """`git fetch <remote>`; RemoteUnreachableError when it fails or hangs."""
+        try:
+            proc = self.repo._run("fetch", "--quiet", up.remote, timeout=timeout)
+        except ConflictError as exc:  # _run's timeout
+            raise RemoteUnreachableError(f"git fetch {up.remote} failed", where=up.label,
+                                         why=exc.why, fix=f"check that {up.remote} is "
+                                         "reachable, or pass --no-push") from None
+        if proc.returncode == 0:
+            return
+        why = _trim(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}"
+        if "[rejected]" in why:  # e.g. a local tag that differs from the remote's
+            raise ConflictError(f"git fetch {up.remote} refused to update a local ref",
+                                where=up.label, why=why,
+                                fix="compare the local and remote refs named above; delete "
+                                "the stale local one (git tag -d NAME) and re-run")
+        raise RemoteUnreachableError(
+            f"git fetch {up.remote} failed", where=str(self.repo.root), why=why,
+            fix=f"check that {up.remote} is reachable (git fetch {up.remote}), or pass "
+            "--no-push to work locally only")
 
     def divergence(self, up: Upstream) -> Divergence:
         """Ahead/behind of HEAD against the (fetched) upstream; behind 0 if it does not exist."""
@@ -95,8 +107,13 @@ class GitRemote:
     def push(self, up: Upstream, tag: str | None = None) -> None:
         """Push HEAD (and `tag`) atomically; ConflictError on rejection, never a force-push."""
         refs = [f"HEAD:refs/heads/{up.remote_branch}"] + ([f"refs/tags/{tag}"] if tag else [])
-        proc = self.repo._run("push", "--atomic", "--porcelain", up.remote, *refs,
-                              timeout=NETWORK_TIMEOUT_S)
+        try:
+            proc = self.repo._run("push", "--atomic", "--porcelain", up.remote, *refs,
+                                  timeout=NETWORK_TIMEOUT_S)
+        except ConflictError as exc:  # _run's timeout: it may or may not have landed
+            raise RemoteUnreachableError(f"git push {up.remote} did not finish", where=up.label,
+                                         why=exc.why, fix=f"git fetch {up.remote} shows whether "
+                                         "it landed") from None
         if proc.returncode == 0:
             return
         text = (proc.stdout + b"\n" + proc.stderr).decode(errors="replace")

@@ -109,3 +109,16 @@ def test_unreachable_remote(tmp_path: Path) -> None:
     commit_file(repo, "x.txt")
     with pytest.raises(RemoteUnreachableError, match="git push origin failed"):
         remote.push(up)
+
+
+def test_a_hanging_remote_is_unreachable_not_a_hang(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, _ = with_origin(tmp_path)
+    git(repo, "remote", "set-url", "origin", "ssh://promptops.invalid/x.git")
+    monkeypatch.setenv("GIT_SSH_COMMAND", "sleep 2; false")  # a network that swallows packets
+    remote = GitRemote(GitRepo(repo))
+    up = remote.upstream()
+    assert up is not None
+    with pytest.raises(RemoteUnreachableError, match="git fetch origin failed") as info:
+        remote.fetch(up, timeout=0.5)
+    assert "timed out" in str(info.value.why)
