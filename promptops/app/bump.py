@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from promptops.app.clock import now_stamp
+from promptops.app.remote_sync import prepare, publish
 from promptops.core.contract import (
     ContractChange,
     check_declared_level,
@@ -39,6 +40,8 @@ class BumpResult:
     commit: str | None
     dry_run: bool
     forced_reason: str | None = None
+    pushed: bool = False
+    upstream: str | None = None  # e.g. origin/main; None: local only (no upstream, --no-push)
 
 
 def with_version(text: str, version: str) -> str:
@@ -51,9 +54,13 @@ def with_version(text: str, version: str) -> str:
 
 def bump(root: Path, name: str, level: str, note: str, *, pre: str | None = None,
          finalize: bool = False, force: bool = False, reason: str | None = None,
-         dry_run: bool = False, allow_dirty: bool = False, actor: str | None = None
-         ) -> BumpResult:
-    """Snapshot prompts/<name>/prompt.yaml as the next version, with registry entry and event."""
+         dry_run: bool = False, allow_dirty: bool = False, actor: str | None = None,
+         push: bool = True) -> BumpResult:
+    """Snapshot prompts/<name>/prompt.yaml as the next version, with registry entry and event.
+
+    With an upstream (and `push`), fetch first and refuse a branch that is behind (ConflictError,
+    nothing written), then push the commit; `push=False` (--no-push) keeps it all local.
+    """
     if not note.strip():
         raise ConfigError("a bump needs a note", fix='pass --note "what changed and why"')
     repo = GitRepo.find(root)
@@ -63,6 +70,7 @@ def bump(root: Path, name: str, level: str, note: str, *, pre: str | None = None
     with store.lock():
         if not allow_dirty:
             repo.require_clean(allow=(rel_head,))
+        sync = prepare(repo, f"bump {name} ...", push=push, dry_run=dry_run)
         head = load_prompt(repo.root, name)
         registry = store.load_registry()
         record = registry.get(name)
@@ -93,7 +101,7 @@ def bump(root: Path, name: str, level: str, note: str, *, pre: str | None = None
         snapshot = store.snapshot_path(name, new)
         result = BumpResult(name, latest, new, level, detected or required_level(changes),
                             changes, str(snapshot.relative_to(repo.root)), None, dry_run,
-                            reason if force else None)
+                            reason if force else None, upstream=sync.label)
         if dry_run:
             return result
         if snapshot.exists() and (record is None or record.entry(new) is None):
@@ -125,7 +133,8 @@ def bump(root: Path, name: str, level: str, note: str, *, pre: str | None = None
         commit = repo.commit(paths, f"prompt({name}): bump {latest or 'none'} → {new}",
                              trailers={"Prompt-Version": new,
                                        "Prompt-Behavior-Hash": head.behaviour_hash})
-        return replace(result, commit=commit)
+        pushed, _ = publish(repo, sync, commit)
+        return replace(result, commit=commit, pushed=pushed)
 
 
 def _snapshot_prompt(store: RegistryStore, name: str, version: str) -> PromptFile:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from promptops.app.clock import now_stamp
 from promptops.app.env_policy import check_promotion, environment_policies
+from promptops.app.remote_sync import prepare, publish
 from promptops.app.retirement import model_warning, refuse_retired, today_utc
 from promptops.core.errors import ConfigError, NoChangeError, PolicyDeniedError, VerifyFailedError
 from promptops.core.registry import (
@@ -42,7 +43,9 @@ class DeployResult:
     dry_run: bool
     yanked: bool = False
     rollback_version: str | None = None  # what the new pointer entry names as its rollback
-    warnings: tuple[str, ...] = ()
+    pushed: bool = False
+    upstream: str | None = None  # e.g. origin/main; None: local only (no upstream, --no-push)
+    warnings: tuple[str, ...] = ()  # a retiring model; rollback: the remote was unreachable
 
 
 def apply_deploy(stack: list[str], kind: str, version: str) -> list[str]:
@@ -98,13 +101,19 @@ def verified_entry(store: RegistryStore, record: PromptRecord | None, name: str,
 def promote(root: Path, name: str, version: str, to_env: str, *,
             require_previous: str | None = None, fallback_behavior: str | None = None,
             dry_run: bool = False, actor: str | None = None, today: date | None = None,
-            override_reason: str | None = None, as_of: datetime | None = None) -> DeployResult:
+            override_reason: str | None = None, as_of: datetime | None = None,
+            push: bool = True) -> DeployResult:
     """Point `to_env` at a released version (policy: promotion order, soak time, final only,
     blocked, retired model, clean tree). `override_reason` skips the order and soak rules and
-    is recorded in the event."""
+    is recorded in the event.
+
+    With an upstream (and `push`): fetch first, refuse a branch that is behind or diverged
+    (ConflictError, nothing written), push the commit after it; a rejected push raises
+    ConflictError and keeps the local commit.
+    """
     return promote_with(root, name, version, to_env, require_previous=require_previous,
                         fallback_behavior=fallback_behavior, dry_run=dry_run, actor=actor,
-                        today=today, override_reason=override_reason, as_of=as_of)
+                        today=today, override_reason=override_reason, as_of=as_of, push=push)
 
 
 def _mirror_deployed(store: RegistryStore, name: str, env: str, version: str) -> list[str]:
@@ -123,8 +132,8 @@ def promote_with(root: Path, name: str, version: str, to_env: str, *,
                  require_previous: str | None = None, fallback_behavior: str | None = None,
                  dry_run: bool = False, actor: str | None = None, policy: bool = True,
                  require_clean: bool = True, today: date | None = None,
-                 override_reason: str | None = None, as_of: datetime | None = None
-                 ) -> DeployResult:
+                 override_reason: str | None = None, as_of: datetime | None = None,
+                 push: bool = True) -> DeployResult:
     """`promote`, optionally without the promotion-order policy and clean-tree check (drills)."""
     t0 = time.perf_counter()
     repo = GitRepo.find(root)
@@ -132,6 +141,8 @@ def promote_with(root: Path, name: str, version: str, to_env: str, *,
     with store.lock():
         if require_clean:
             repo.require_clean()
+        sync = prepare(repo, f"promote {name}@{version} --to {to_env}", push=push,
+                       dry_run=dry_run)
         record = store.load_registry().get(name)
         entry = verified_entry(store, record, name, version)
         tag = tag_name(name, version)
@@ -166,7 +177,8 @@ def promote_with(root: Path, name: str, version: str, to_env: str, *,
         if dry_run:
             return DeployResult(name, to_env, old, version, None, None,
                                 round(time.perf_counter() - t0, 3), True,
-                                rollback_version=old, warnings=warnings)
+                                rollback_version=old, upstream=sync.label,
+                                warnings=(*sync.warnings, *warnings))
         now = now_stamp()
         who = actor or repo.user()
         event = Event(id=event_id(now, to_env, name, "promote"), kind="promote", prompt=name,
@@ -195,21 +207,38 @@ def promote_with(root: Path, name: str, version: str, to_env: str, *,
         commit = repo.commit(paths, f"deploy({to_env}): {name} {old or 'none'} → {version}",
                              trailers={"Prompt-Version": version, "Deploy-Env": to_env,
                                        "Prompt-Behavior-Hash": entry.behaviour_hash})
+        pushed, push_warnings = publish(repo, sync, commit)
     return DeployResult(name, to_env, old, version, commit, event_path.stem,
                         round(time.perf_counter() - t0, 3), False, rollback_version=old,
-                        warnings=warnings)
+                        pushed=pushed, upstream=sync.label,
+                        warnings=(*warnings, *push_warnings))
 
 
 def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: str,
              yank: bool = False, dry_run: bool = False, actor: str | None = None,
-             today: date | None = None) -> DeployResult:
-    """Point `env` back at the previously deployed version: no eval, no network, one commit."""
+             today: date | None = None, push: bool = True) -> DeployResult:
+    """Point `env` back at the previously deployed version: no eval, one commit, then push.
+
+    Rollback must work in an emergency, so neither a retired target model (a warning) nor the
+    remote blocks it unless pushing it would clobber someone else's change. With an upstream
+    (and `push`):
+    - the fetch failing (offline) only warns: the rollback is committed locally, not pushed;
+    - a branch behind (or diverged from) its upstream is refused with ConflictError, before
+      anything is written, only when the upstream commits changed deploy/<env>.yaml (the
+      rollback would be computed from a stale pointer); otherwise it is committed locally and
+      not pushed (the push could only be rejected), with a warning to pull --rebase and push;
+    - an up-to-date branch is pushed after the commit; a rejected push (the remote moved in
+      between) raises ConflictError and keeps the local commit; an unreachable one warns.
+    There is no automatic rebase-and-retry yet.
+    """
     t0 = time.perf_counter()
     if not reason or not reason.strip():
         raise ConfigError("a rollback needs a reason", fix='pass --reason "what went wrong"')
     repo = GitRepo.find(root)
     store = RegistryStore(repo.root)
     with store.lock():
+        sync = prepare(repo, f"rollback {name} --env {env}", push=push, dry_run=dry_run,
+                       pointer=str(store.pointer_path(env).relative_to(repo.root)))
         pointer = store.load_pointer(env)
         current = pointer.get(name)
         if current is None or not current.prompt_version:
@@ -246,7 +275,7 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
         if dry_run:
             return DeployResult(name, env, bad, target, None, None,
                                 round(time.perf_counter() - t0, 3), True, yank, prev,
-                                warnings)
+                                upstream=sync.label, warnings=(*warnings, *sync.warnings))
         now = now_stamp()
         who = actor or repo.user()
         blocked = (*current.blocked, bad) if yank and bad not in current.blocked \
@@ -277,8 +306,10 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
         if yank:
             trailers["Prompt-Blocked"] = bad
         commit = repo.commit(paths, message, trailers=trailers)
+        pushed, push_warnings = publish(repo, sync, commit, offline_ok=True)
     return DeployResult(name, env, bad, target, commit, event_path.stem,
-                        round(time.perf_counter() - t0, 4), False, yank, prev, warnings)
+                        round(time.perf_counter() - t0, 4), False, yank, prev, pushed=pushed,
+                        upstream=sync.label, warnings=(*warnings, *push_warnings))
 
 
 def _target_warning(root: Path, what: str, model: str | None, today: date | None) -> str | None:

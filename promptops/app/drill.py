@@ -95,13 +95,14 @@ def drill(root: Path, name: str, env: str, *, actor: str | None = None,
         raise VerifyFailedError(f"{name}@{original} has no release tag; a drill could not "
                                 "roll forward", fix="run `promptops verify`")
     if dry_run:  # the rollback's own dry run names the target; nothing is written
-        plan = rollback(repo.root, name, env, reason="drill", actor=actor, dry_run=True)
+        plan = rollback(repo.root, name, env, reason="drill", actor=actor, dry_run=True,
+                        push=False)
         return DrillResult(name=name, env=env, from_version=original,
                            to_version=plan.to_version, verdict="dry-run", reasons=(),
                            notes=(f"would roll back to {plan.to_version}, "
                                   f"{'check it, ' if check else ''}then forward to {original}",))
     t_back = time.perf_counter()
-    back = rollback(repo.root, name, env, reason="drill", actor=actor)
+    back = rollback(repo.root, name, env, reason="drill", actor=actor, push=False)
     t1 = time.perf_counter()
     reasons: list[str] = []
     notes: list[str] = []
@@ -124,7 +125,7 @@ def drill(root: Path, name: str, env: str, *, actor: str | None = None,
     commits = [str(back.commit)]
     try:
         fwd = promote_with(repo.root, name, original, env, actor=actor, policy=False,
-                           require_clean=False)
+                           require_clean=False, push=False)
         commits.append(str(fwd.commit))
     except PromptopsError as exc:
         reasons.append(f"roll forward failed ({exc.what}); {env} still serves "

@@ -16,6 +16,7 @@ from promptops.app.clock import now_stamp
 from promptops.app.compare import GatePolicy, compare, deployed_version
 from promptops.app.eval_suite import execute, start
 from promptops.app.plan import EvalOptions
+from promptops.app.remote_sync import RemoteSync, prepare, publish
 from promptops.app.retirement import refuse_retired, today_utc
 from promptops.core.errors import (
     ConfigError,
@@ -66,6 +67,8 @@ class ReleaseResult:
     mean_score: float | None = None
     cases: int = 0
     notes: tuple[str, ...] = ()
+    pushed: bool = False
+    upstream: str | None = None  # e.g. origin/main; None: local only (no upstream, --no-push)
 
 
 @dataclass(frozen=True)
@@ -204,8 +207,15 @@ def _retag(repo: GitRepo, store: RegistryStore, record: PromptRecord, version: s
 def release(root: Path, name: str, version: str | None = None, *, suite: Path | None = None,
             gate_env: str = "production", dry_run: bool = False, actor: str | None = None,
             env: Mapping[str, str] | None = None, on_inconclusive: str | None = None,
-            today: date | None = None) -> ReleaseResult:
-    """Gate a candidate version, then mark it released, commit the scorecard and tag it."""
+            today: date | None = None, push: bool = True) -> ReleaseResult:
+    """Gate a candidate version, then mark it released, commit the scorecard and tag it.
+
+    With an upstream (and `push`): fetch first and refuse a branch that is behind or diverged
+    (ConflictError, nothing written); after the commit and tag, push both with one
+    `git push --atomic`. A rejected push deletes the local tag and raises ConflictError; the
+    commit stays, and after `git pull --rebase` a re-run re-tags it (`_retag`) and pushes.
+    A model past its retirement date is refused before any model call.
+    """
     repo = GitRepo.find(root)
     store = RegistryStore(repo.root)
     with store.lock():
@@ -213,10 +223,12 @@ def release(root: Path, name: str, version: str | None = None, *, suite: Path | 
         registry = store.load_registry()
         record = registry.get(name)
         version = version or (record.latest if record else None)
+        sync = prepare(repo, f"release {name}{'@' + version if version else ''}", push=push,
+                       dry_run=dry_run)
         if record is not None and version is not None:
             repaired = _retag(repo, store, record, version, dry_run)
             if repaired is not None:
-                return repaired
+                return _publish(repo, sync, replace(repaired, upstream=sync.label))
         entry = _check_version(repo, record, name, version)
         assert record is not None and version is not None
         text = store.read_snapshot(name, version)
@@ -244,9 +256,9 @@ def release(root: Path, name: str, version: str | None = None, *, suite: Path | 
         sc_rel = f"suites/scorecards/{name}/{version}.json"
         result = ReleaseResult(
             name, version, tag, sc_rel, None, cand.reused, 0, (), None, None, dry_run,
-            model=prompt.model, suite=display(suite_path), run_id=cand.meta.run_id,
-            pass_rate=cand.card.get("pass_rate"), mean_score=cand.card.get("mean_score"),
-            cases=int(cand.card.get("cases") or 0))
+            upstream=sync.label, model=prompt.model, suite=display(suite_path),
+            run_id=cand.meta.run_id, pass_rate=cand.card.get("pass_rate"),
+            mean_score=cand.card.get("mean_score"), cases=int(cand.card.get("cases") or 0))
         if cand.card.get("exit_code") == 3:
             return replace(result, exit_code=3, reasons=(
                 "infrastructure: provider errors above the error budget; nothing was released",))
@@ -260,8 +272,17 @@ def release(root: Path, name: str, version: str | None = None, *, suite: Path | 
         result = replace(result, scorecard_hash=RegistryStore.file_hash(data.decode()))
         if dry_run:
             return result
-        return _write(repo, store, record, entry, result, data, actor, gate_env,
-                      the_suite.hash)
+        return _publish(repo, sync, _write(repo, store, record, entry, result, data, actor,
+                                           gate_env, the_suite.hash))
+
+
+def _publish(repo: GitRepo, sync: RemoteSync, result: ReleaseResult) -> ReleaseResult:
+    """Push the release commit and its tag together (nothing to do for a dry run)."""
+    if result.dry_run or result.commit is None:
+        return result
+    pushed, _ = publish(repo, sync, result.commit, tag=result.tag,
+                        retry=f"promptops release {result.name}@{result.version}")
+    return replace(result, pushed=pushed)
 
 
 def _compare(result: ReleaseResult, cand: Scored, reasons: list[str], root: Path, gate_env: str,

@@ -12,15 +12,25 @@ import typer
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable result.")]
 DryRun = Annotated[bool, typer.Option(help="Show what would change; write nothing.")]
 Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
+NoPush = Annotated[bool, typer.Option(
+    "--no-push", help="Keep everything local: no fetch, no push (the default pushes when the "
+    "branch has an upstream).")]
 Env = Annotated[str, typer.Option("--env", metavar="ENV", help="Environment (deploy/ENV.yaml).")]
 
 
 def _emit(result: Any, json_out: bool, text: str) -> None:
-    text += "".join(f"\n  warning: {w}" for w in getattr(result, "warnings", ()))
+    for warning in getattr(result, "warnings", ()):
+        typer.echo(f"warning: {warning}", err=True)
     if json_out:
         typer.echo(json.dumps(asdict(result), indent=1, default=str))
     else:
         typer.echo(text)
+
+
+def _push_line(pushed: bool, upstream: str | None, no_push: bool) -> str:
+    from promptops.cli.release_cli import push_line
+
+    return push_line(pushed, upstream, no_push)
 
 
 def _split_ref(ref: str) -> tuple[str, str]:
@@ -52,11 +62,15 @@ def register(app: typer.Typer) -> None:
             "--override-policy", metavar="REASON", help="Skip the promotion-order and soak "
             "rules (recorded in the event with REASON); final-only, blocked and retired "
             "models still hold.")] = None,
+        no_push: NoPush = False,
         dry_run: DryRun = False,
         json_out: Json = False,
         debug: Debug = False,
     ) -> None:
         """Point an environment at a released version (writes deploy/ENV.yaml, one commit).
+
+        When the branch has an upstream, fetches first, refuses a branch that is behind it
+        (exit 6, nothing written) and pushes the commit; --no-push keeps it local.
 
         \b
         Examples:
@@ -74,10 +88,12 @@ def register(app: typer.Typer) -> None:
         production then takes only final versions that served 24 h in staging (not rolled back).
 
         \b
-        Exit codes: 0 done (or --dry-run) · 2 bad input · 4 dirty tree · 6 another command
-        holds the lock · 7 policy denied (blocked here, not served or not long enough in the
-        previous environment, rolled back there, a pre-release, or its model is retired)
-        · 8 not released, tag missing or snapshot hash mismatch · 9 already deployed.
+        Exit codes: 0 done (or --dry-run) · 2 bad input · 3 the remote is unreachable · 4 dirty
+        tree · 6 conflict: the lock is held, the branch is behind its upstream, or the push was
+        rejected (the local commit stays: git pull --rebase, then git push) · 7 policy denied
+        (blocked here, not served or not long enough in the previous environment, rolled back
+        there, a pre-release, or its model is retired) · 8 not released, tag missing or
+        snapshot hash mismatch · 9 already deployed.
         """
         from promptops.app.deploy import promote
 
@@ -85,13 +101,14 @@ def register(app: typer.Typer) -> None:
             name, version = _split_ref(ref)
             result = promote(Path.cwd(), name, version, to, require_previous=from_env,
                              fallback_behavior=fallback, dry_run=dry_run,
-                             override_reason=override)
+                             override_reason=override, push=not no_push)
         except Exception as exc:
             raise fail(exc, debug) from None
         verb = "would promote" if dry_run else "promoted"
         text = f"{verb} {name} in {to}: {result.from_version or '(none)'} → {version}"
         if result.commit:
-            text += f"\n  commit {result.commit[:12]} · event {result.event}"
+            text += (f"\n  commit {result.commit[:12]} · event {result.event} · "
+                     + _push_line(result.pushed, result.upstream, no_push))
         _emit(result, json_out, text)
 
     @app.command("rollback")
@@ -104,13 +121,19 @@ def register(app: typer.Typer) -> None:
             "before the current one, from this environment's events).")] = None,
         yank: Annotated[bool, typer.Option(help="Also block the current version in ENV so it "
                                            "cannot be promoted again.")] = False,
+        no_push: NoPush = False,
         dry_run: DryRun = False,
         json_out: Json = False,
         debug: Debug = False,
     ) -> None:
-        """Move an environment back to the previously deployed version: no eval, no network.
+        """Move an environment back to the previously deployed version: no eval, one commit.
 
-        Works with a dirty tree: it commits only deploy/ENV.yaml and its event file.
+        Works with a dirty tree: it commits only deploy/ENV.yaml and its event file. When the
+        branch has an upstream it fetches and pushes the commit, but works offline: an
+        unreachable remote only warns (the commit stays local; `git push` later). A branch
+        behind its upstream is refused (exit 6) only if the upstream changed deploy/ENV.yaml;
+        otherwise the rollback is committed locally, not pushed, with a warning. --no-push
+        keeps it local.
 
         \b
         Examples:
@@ -119,15 +142,19 @@ def register(app: typer.Typer) -> None:
           promptops rollback customer-support-router --env production --yank --reason "leaks PII"
 
         \b
+        A target whose model is retired is not refused, only warned about.
+
+        \b
         Exit codes: 0 done (or --dry-run) · 2 bad input, no reason, nothing deployed or no
-        previous version · 6 another command holds the lock · 8 target not released, yanked,
+        previous version · 6 conflict: the lock is held, the upstream changed deploy/ENV.yaml,
+        or the push was rejected (the local commit stays) · 8 target not released, yanked,
         blocked or its snapshot hash mismatches.
         """
         from promptops.app.deploy import rollback
 
         try:
             result = rollback(Path.cwd(), name, env, to=to, reason=reason, yank=yank,
-                              dry_run=dry_run)
+                              dry_run=dry_run, push=not no_push)
         except Exception as exc:
             raise fail(exc, debug) from None
         verb = "would roll back" if dry_run else "rolled back"
@@ -135,6 +162,9 @@ def register(app: typer.Typer) -> None:
                 f"in {result.duration_s:.3f} s")
         if yank:
             text += f"\n  {'would block' if dry_run else 'blocked'} {result.from_version} in {env}"
+        if result.commit:
+            text += f"\n  commit {result.commit[:12]} · " + _push_line(
+                result.pushed, result.upstream, no_push)
         _emit(result, json_out, text)
 
     @app.command("drill")

@@ -17,10 +17,12 @@ Exit codes:
   0  passed
   1  gate failed: a threshold missed or a required case failed
   2  usage or config error, found before any model call (message gives file:line)
-  3  infrastructure: providers unreachable or errors above the error budget
+  3  infrastructure: providers or the git remote unreachable, or errors above the budget
   4  dirty tree (commit or stash first)      5  release tag already exists
-  6  conflict: another promptops command holds the lock
-  7  policy denied (not released, blocked, not served in the previous env)
+  6  conflict: another command holds the lock, the branch is behind its upstream, or the
+     push was rejected (the remote moved; the local commit stays)
+  7  policy denied (not released, blocked, not served or soaked in the previous env,
+     a pre-release where finals are required, a retired model)
   8  verify failed (hashes, tags or pointers)
   9  no change to version                    10 bump level smaller than the contract change"""
 

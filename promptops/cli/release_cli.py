@@ -12,6 +12,18 @@ import typer
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable result.")]
 DryRun = Annotated[bool, typer.Option(help="Show what would change; write nothing.")]
 Debug = Annotated[bool, typer.Option(help="Show tracebacks.")]
+NoPush = Annotated[bool, typer.Option(
+    "--no-push", help="Keep everything local: no fetch, no push (the default pushes when the "
+    "branch has an upstream).")]
+
+
+def push_line(pushed: bool, upstream: str | None, no_push: bool) -> str:
+    """Where the commit went: pushed to origin/main, or why it stayed local."""
+    if pushed:
+        return f"pushed to {upstream}"
+    if no_push:
+        return "not pushed (--no-push)"
+    return "not pushed" if upstream else "local only (no upstream)"
 
 
 def _emit(result: Any, json_out: bool, text: str) -> None:
@@ -38,11 +50,15 @@ def register(app: typer.Typer) -> None:
                                             "(needs --reason; recorded).")] = False,
         reason: Annotated[str | None, typer.Option(help="Why --force is right.")] = None,
         allow_dirty: Annotated[bool, typer.Option(help="Do not require a clean tree.")] = False,
+        no_push: NoPush = False,
         dry_run: DryRun = False,
         json_out: Json = False,
         debug: Debug = False,
     ) -> None:
         """Snapshot a prompt's head as its next version (refuses too small a level).
+
+        When the branch has an upstream, fetches first, refuses a branch that is behind it
+        (exit 6, nothing written) and pushes the commit; --no-push keeps it local.
 
         \b
         Examples:
@@ -51,14 +67,17 @@ def register(app: typer.Typer) -> None:
           promptops bump customer-support-router minor --finalize --note "rc.2 passed"
 
         \b
-        Exit codes: 0 done · 2 bad input · 4 dirty tree · 6 another command holds the lock
-        · 9 nothing changed · 10 the level is smaller than the contract change requires.
+        Exit codes: 0 done · 2 bad input · 3 the remote is unreachable · 4 dirty tree
+        · 6 conflict: the lock is held, the branch is behind its upstream, or the push was
+        rejected (the local commit stays: git pull --rebase, then git push) · 9 nothing
+        changed · 10 the level is smaller than the contract change requires.
         """
         from promptops.app.bump import bump
 
         try:
             result = bump(Path.cwd(), name, level, note, pre=pre, finalize=finalize,
-                          force=force, reason=reason, dry_run=dry_run, allow_dirty=allow_dirty)
+                          force=force, reason=reason, dry_run=dry_run, allow_dirty=allow_dirty,
+                          push=not no_push)
         except Exception as exc:
             raise fail(exc, debug) from None
         lines = [f"{'would bump' if dry_run else 'bumped'} {name} "
@@ -66,7 +85,8 @@ def register(app: typer.Typer) -> None:
                  + (f"; contract requires {result.detected}" if result.detected else "") + ")"]
         lines += [f"  {c.level:<5} {c.area}: {c.field} — {c.change}" for c in result.changes]
         if not dry_run:
-            lines.append(f"  snapshot {result.snapshot} · commit {str(result.commit)[:12]}")
+            lines.append(f"  snapshot {result.snapshot} · commit {str(result.commit)[:12]} · "
+                         + push_line(result.pushed, result.upstream, no_push))
         _emit(result, json_out, "\n".join(lines))
 
     @app.command("verify")

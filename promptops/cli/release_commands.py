@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from promptops.cli.release_cli import NoPush, push_line
+
 if TYPE_CHECKING:
     from promptops.app.release import ReleaseResult
 
@@ -17,7 +19,7 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def render(result: ReleaseResult) -> str:
+def render(result: ReleaseResult, no_push: bool = False) -> str:
     """The human-readable report of a release (or of a failed gate)."""
     mean = "n/a" if result.mean_score is None else f"{result.mean_score:.3f}"
     source = f"reused run {result.run_id}" if result.reused else f"run {result.run_id}"
@@ -33,7 +35,8 @@ def render(result: ReleaseResult) -> str:
                      f"(scorecard {result.scorecard_hash}); nothing written (--dry-run)")
     else:
         lines.append(f"released {result.name}@{result.version} · tag {result.tag} · "
-                     f"commit {str(result.commit)[:12]}")
+                     f"commit {str(result.commit)[:12]} · "
+                     + push_line(result.pushed, result.upstream, no_push))
         lines.append(f"  scorecard {result.scorecard_path} ({result.scorecard_hash})")
     return "\n".join(lines)
 
@@ -59,7 +62,9 @@ def register(app: typer.Typer) -> None:
         actor: Annotated[str | None, typer.Option(
             help="Who releases (CI identity); default: git user.")] = None,
         dry_run: Annotated[bool, typer.Option(
-            help="Check and gate (the eval may run; it is cached); write nothing.")] = False,
+            help="Check and gate (the eval may run; it is cached); write nothing, push "
+            "nothing (it still fetches to check the branch is up to date).")] = False,
+        no_push: NoPush = False,
         json_out: Annotated[bool, typer.Option("--json", help="Machine-readable result.")
                             ] = False,
         debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
@@ -72,6 +77,13 @@ def register(app: typer.Typer) -> None:
         suites/scorecards/NAME/VERSION.json, the registry marks the version released, an event
         is written, and the annotated tag prompts/NAME@VERSION carries the release record.
 
+        When the branch has an upstream (e.g. origin/main) it fetches first and refuses a branch
+        that is behind or diverged (exit 6, nothing written); after the commit and tag it pushes
+        both with one `git push --atomic` (never forced). If the remote moved in between, the
+        push is rejected (exit 6): the local commit stays, the local tag is removed, and
+        `git pull --rebase` then `promptops release NAME@VERSION` re-tags it and pushes.
+        --no-push keeps everything local.
+
         \b
         Examples:
           promptops release customer-support-router
@@ -82,9 +94,10 @@ def register(app: typer.Typer) -> None:
         \b
         Exit codes: 0 released (or would be, with --dry-run) · 1 gate failed (thresholds,
         required case, or a regression vs the deployed version) · 2 bad input · 3 providers
-        failing · 4 dirty tree · 5 tag exists · 6 another command holds the lock
-        · 7 not a candidate (released without tag, yanked) or its model is retired
-        · 8 snapshot hash mismatch.
+        failing or the remote unreachable · 4 dirty tree · 5 tag exists · 6 conflict: the
+        lock is held, the branch is behind its upstream, or the push was rejected · 7 not a
+        candidate (released without tag, yanked) or its model is retired · 8 snapshot hash
+        mismatch.
         """
         from promptops.app.release import release
 
@@ -95,12 +108,13 @@ def register(app: typer.Typer) -> None:
 
                 raise ConfigError(f"--on-inconclusive {on_inconclusive!r}", fix="use warn or fail")
             result = release(Path.cwd(), name, version or None, suite=suite, gate_env=gate_env,
-                             dry_run=dry_run, actor=actor, on_inconclusive=on_inconclusive)
+                             dry_run=dry_run, actor=actor, on_inconclusive=on_inconclusive,
+                             push=not no_push)
         except Exception as exc:
             raise fail(exc, debug) from None
         if json_out:
             typer.echo(json.dumps(asdict(result), indent=1, default=str))
         else:
-            typer.echo(render(result))
+            typer.echo(render(result, no_push))
         if result.exit_code:
             raise typer.Exit(result.exit_code)

@@ -41,6 +41,13 @@ class InfraError(PromptopsError):
     exit_code = 3
 
 
+class RemoteUnreachableError(InfraError):
+    """The git remote could not be reached: a fetch or push failed for a reason other than a
+    rejection (a rejected push is a ConflictError: the remote moved)."""
+
+    exit_code = 3
+
+
 class GateError(PromptopsError):
     """The gate failed."""
 

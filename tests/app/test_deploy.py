@@ -420,7 +420,8 @@ def test_cli_promote_rollback_drill(proj: Proj, monkeypatch: pytest.MonkeyPatch)
     out = runner.invoke(app, ["rollback", "router", "--env", "staging", "--reason", "bad"])
     assert out.exit_code == 0, out.output
     assert out.output.startswith("rolled back router in staging: 1.1.0 → 1.0.0 in ")
-    assert out.output.rstrip().endswith(" s")
+    assert out.output.splitlines()[0].endswith(" s")
+    assert "local only (no upstream)" in out.output
     out = runner.invoke(app, ["rollback", "router", "--env", "staging", "--to", "1.1.0",
                               "--reason", "back", "--json"])
     assert out.exit_code == 0 and json.loads(out.output)["to_version"] == "1.1.0"
