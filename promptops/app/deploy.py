@@ -248,13 +248,23 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
         bad = current.prompt_version
         events = store.events(name, env)
         stack = deployed_stack(events, bad)
+        record = store.load_registry().get(name)
         target = to
+        skipped: list[str] = []
         if target is None:
             has_history = any(e.kind in DEPLOY_KINDS for e in events)
-            target = stack[-2] if len(stack) > 1 else (
-                None if has_history else current.rollback_version)
+            # the previously deployed version, skipping any yanked or blocked since
+            for version in reversed(stack[:-1]):
+                if _usable(record, current.blocked, version):
+                    target = version
+                    break
+                skipped.append(version)
+            if target is None and not has_history:
+                target = current.rollback_version
         if target is None:
             raise ConfigError(f"{name} has no previously deployed version in {env}",
+                              why=(f"yanked or blocked: {', '.join(skipped)}" if skipped
+                                   else None),
                               fix=f"name one: promptops rollback {name} --env {env} --to X "
                               "--reason ...")
         if target == bad:
@@ -263,14 +273,15 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
         if target in current.blocked:
             raise VerifyFailedError(f"{name}@{target} is blocked in {env}",
                                     fix="roll back to another version with --to")
-        record = store.load_registry().get(name)
         entry = verified_entry(store, record, name, target)
         # never refused (rollback must always work), but said loudly: a retired target's
         # calls fail over to the runtime's fallbacks
         warning = _target_warning(repo.root, f"{name}@{target}", entry.model, today)
-        warnings = (warning,) if warning else ()
+        warnings = tuple(f"skipped {name}@{v}: yanked or blocked in {env}" for v in skipped)
+        warnings += (warning,) if warning else ()
         after = apply_deploy(stack, "rollback", target)
-        prev = after[-2] if len(after) > 1 else None
+        prev = next((v for v in reversed(after[:-1]) if _usable(record, current.blocked, v)),
+                    None)
         prev_entry = record.entry(prev) if record and prev else None
         if dry_run:
             return DeployResult(name, env, bad, target, None, None,
@@ -310,6 +321,12 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
     return DeployResult(name, env, bad, target, commit, event_path.stem,
                         round(time.perf_counter() - t0, 4), False, yank, prev, pushed=pushed,
                         upstream=sync.label, warnings=(*warnings, *push_warnings))
+
+
+def _usable(record: PromptRecord | None, blocked: Sequence[str], version: str) -> bool:
+    """A version a rollback may land on: released (not yanked) and not blocked here."""
+    entry = record.entry(version) if record else None
+    return entry is not None and entry.status == "released" and version not in blocked
 
 
 def _target_warning(root: Path, what: str, model: str | None, today: date | None) -> str | None:

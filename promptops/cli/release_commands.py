@@ -118,3 +118,61 @@ def register(app: typer.Typer) -> None:
             typer.echo(render(result, no_push))
         if result.exit_code:
             raise typer.Exit(result.exit_code)
+
+    @app.command("yank")
+    def yank_command(
+        ref: Annotated[str, typer.Argument(metavar="NAME@VERSION", help="The version to "
+                                           "withdraw everywhere.")],
+        reason: Annotated[str, typer.Option(help="Why (required; recorded in the event).")],
+        actor: Annotated[str | None, typer.Option(
+            help="Who yanks (CI identity); default: git user.")] = None,
+        dry_run: Annotated[bool, typer.Option(help="Show what would change; write nothing.")
+                           ] = False,
+        no_push: NoPush = False,
+        json_out: Annotated[bool, typer.Option("--json", help="Machine-readable result.")
+                            ] = False,
+        debug: Annotated[bool, typer.Option(help="Show tracebacks.")] = False,
+    ) -> None:
+        """Withdraw a version everywhere: the registry marks it yanked (one commit).
+
+        A yanked version can no longer be promoted or rolled back to (rollback skips it and
+        goes further back); the registry's `current` moves to the newest release left. Its tag
+        stays. A version an environment still serves is refused: roll it back first
+        (`promptops rollback NAME --env ENV --yank` blocks it in that environment only).
+
+        \b
+        Examples:
+          promptops yank customer-support-router@0.3.0 --reason "leaks internal queue names"
+          promptops yank customer-support-router@0.3.0 --reason "INC-12" --dry-run --json
+
+        \b
+        Exit codes: 0 yanked (or would be) · 2 bad input, no reason, unknown version · 3 the
+        remote is unreachable · 4 dirty tree · 6 conflict (lock held, branch behind its
+        upstream, push rejected) · 7 still deployed somewhere, or already yanked.
+        """
+        from promptops.app.yank import yank
+
+        name, _, version = ref.partition("@")
+        try:
+            if not name or not version:
+                from promptops.core.errors import ConfigError
+
+                raise ConfigError(f"expected NAME@VERSION, got {ref!r}",
+                                  fix="e.g. promptops yank customer-support-router@0.3.0 "
+                                  "--reason ...")
+            result = yank(Path.cwd(), name, version, reason=reason, dry_run=dry_run,
+                          actor=actor, push=not no_push)
+        except Exception as exc:
+            raise fail(exc, debug) from None
+        for warning in result.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        if json_out:
+            typer.echo(json.dumps(asdict(result), indent=1, default=str))
+            return
+        verb = "would yank" if dry_run else "yanked"
+        text = (f"{verb} {name}@{version} (was {result.previous_status}); current release: "
+                f"{result.current or 'none'}")
+        if result.commit:
+            text += (f"\n  commit {result.commit[:12]} · event {result.event} · "
+                     + push_line(result.pushed, result.upstream, no_push))
+        typer.echo(text)
