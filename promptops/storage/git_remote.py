@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from promptops.core.errors import ConflictError, RemoteUnreachableError
-from promptops.storage.git_repo import GitRepo, _trim
+from promptops.storage.git_repo import GitRepo, trim_output
 
 NETWORK_TIMEOUT_S = 120.0
 QUICK_FETCH_TIMEOUT_S = 15.0  # rollback: an emergency does not wait long for the network
@@ -48,12 +48,12 @@ class GitRemote:
 
     def upstream(self) -> Upstream | None:
         """The current branch's remote upstream; None when detached, unset or a local branch."""
-        proc = self.repo._run("symbolic-ref", "-q", "HEAD")
+        proc = self.repo.run("symbolic-ref", "-q", "HEAD")
         if proc.returncode != 0:
             return None
         ref = proc.stdout.decode().strip()
         fmt = "%(upstream)%00%(upstream:remotename)%00%(upstream:remoteref)"
-        out = self.repo._git("for-each-ref", f"--format={fmt}", ref).decode().strip()
+        out = self.repo.git("for-each-ref", f"--format={fmt}", ref).decode().strip()
         tracking, remote, merge = [*out.split("\0"), "", ""][:3]
         if not remote or remote == "." or not merge.startswith("refs/heads/"):
             return None
@@ -65,14 +65,14 @@ class GitRemote:
     def fetch(self, up: Upstream, timeout: float = NETWORK_TIMEOUT_S) -> None:
         """`git fetch <remote>`; RemoteUnreachableError when it fails or hangs."""
         try:
-            proc = self.repo._run("fetch", "--quiet", up.remote, timeout=timeout)
-        except ConflictError as exc:  # _run's timeout
+            proc = self.repo.run("fetch", "--quiet", up.remote, timeout=timeout)
+        except ConflictError as exc:  # run()'s timeout
             raise RemoteUnreachableError(f"git fetch {up.remote} failed", where=up.label,
                                          why=exc.why, fix=f"check that {up.remote} is "
                                          "reachable, or pass --no-push") from None
         if proc.returncode == 0:
             return
-        why = _trim(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}"
+        why = trim_output(proc.stderr.decode(errors="replace")) or f"exit {proc.returncode}"
         if "[rejected]" in why:  # e.g. a local tag that differs from the remote's
             raise ConflictError(f"git fetch {up.remote} refused to update a local ref",
                                 where=up.label, why=why,
@@ -85,22 +85,22 @@ class GitRemote:
 
     def divergence(self, up: Upstream) -> Divergence:
         """Ahead/behind of HEAD against the (fetched) upstream; behind 0 if it does not exist."""
-        if self.repo._run("rev-parse", "-q", "--verify", f"{up.tracking}^{{commit}}"
+        if self.repo.run("rev-parse", "-q", "--verify", f"{up.tracking}^{{commit}}"
                           ).returncode != 0:
             return Divergence(ahead=0, behind=0)
         if self.repo.head() is None:
-            return Divergence(ahead=0, behind=int(self.repo._git(
+            return Divergence(ahead=0, behind=int(self.repo.git(
                 "rev-list", "--count", up.tracking).decode().strip() or 0))
-        out = self.repo._git("rev-list", "--left-right", "--count", f"HEAD...{up.tracking}")
+        out = self.repo.git("rev-list", "--left-right", "--count", f"HEAD...{up.tracking}")
         ahead, behind = (int(n) for n in out.decode().split())
         return Divergence(ahead=ahead, behind=behind)
 
     def changed_upstream(self, up: Upstream) -> list[str]:
         """Paths the upstream commits (those not in HEAD) changed since the merge base."""
-        base = self.repo._run("merge-base", "HEAD", up.tracking)
+        base = self.repo.run("merge-base", "HEAD", up.tracking)
         if base.returncode != 0:
             return []
-        out = self.repo._git("diff", "--name-only", "-z", base.stdout.decode().strip(),
+        out = self.repo.git("diff", "--name-only", "-z", base.stdout.decode().strip(),
                              up.tracking)
         return sorted(p for p in out.decode(errors="surrogateescape").split("\0") if p)
 
@@ -108,20 +108,20 @@ class GitRemote:
         """Push HEAD (and `tag`) atomically; ConflictError on rejection, never a force-push."""
         refs = [f"HEAD:refs/heads/{up.remote_branch}"] + ([f"refs/tags/{tag}"] if tag else [])
         try:
-            proc = self.repo._run("push", "--atomic", "--porcelain", up.remote, *refs,
+            proc = self.repo.run("push", "--atomic", "--porcelain", up.remote, *refs,
                                   timeout=NETWORK_TIMEOUT_S)
-        except ConflictError as exc:  # _run's timeout: it may or may not have landed
+        except ConflictError as exc:  # run()'s timeout: it may or may not have landed
             raise RemoteUnreachableError(f"git push {up.remote} did not finish", where=up.label,
                                          why=exc.why, fix=f"git fetch {up.remote} shows whether "
                                          "it landed") from None
         if proc.returncode == 0:
             return
         text = (proc.stdout + b"\n" + proc.stderr).decode(errors="replace")
-        why = _trim(text) or f"exit {proc.returncode}"
+        why = trim_output(text) or f"exit {proc.returncode}"
         if any(marker in text for marker in _REJECTED):
             raise ConflictError(f"the push to {up.label} was rejected", where=up.label, why=why)
         raise RemoteUnreachableError(f"git push {up.remote} failed", where=up.label, why=why)
 
     def delete_local_tag(self, tag: str) -> None:
         """Delete a local tag (one this command created and could not push)."""
-        self.repo._git("tag", "-d", tag)
+        self.repo.git("tag", "-d", tag)

@@ -24,7 +24,7 @@ _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _LOCK_HINTS = ("index.lock", "cannot lock ref", ".lock': file exists")
 
 
-def _trim(text: str, limit: int = 500) -> str:
+def trim_output(text: str, limit: int = 500) -> str:
     """Git's stderr squeezed onto one short line."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -37,7 +37,7 @@ class GitRepo:
         """Open the work tree containing `root`; ConfigError if there is none."""
         self.root = Path(root).resolve()
         try:
-            out = self._git("rev-parse", "--show-toplevel", error=ConfigError)
+            out = self.git("rev-parse", "--show-toplevel", error=ConfigError)
         except ConfigError as exc:
             raise ConfigError(
                 "not inside a git work tree", where=str(root), why=exc.why, fix="git init"
@@ -51,7 +51,7 @@ class GitRepo:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def _run(
+    def run(
         self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None,
         timeout: float = TIMEOUT_S,
     ) -> subprocess.CompletedProcess[bytes]:
@@ -73,15 +73,16 @@ class GitRepo:
                 why=f"timed out after {timeout:.0f}s", fix="check for a hung git process or hook",
             ) from None
 
-    def _git(
+    def git(
         self, *args: str, error: type[PromptopsError] = ConflictError, stdin: bytes | None = None,
         env: Mapping[str, str] | None = None, timeout: float = TIMEOUT_S,
     ) -> bytes:
         """Run git and return stdout; a failure becomes `error` (ConflictError for locks)."""
-        proc = self._run(*args, stdin=stdin, env=env, timeout=timeout)
+        proc = self.run(*args, stdin=stdin, env=env, timeout=timeout)
         if proc.returncode == 0:
             return proc.stdout
-        why = _trim(proc.stderr.decode(errors="replace") or proc.stdout.decode(errors="replace"))
+        why = trim_output(proc.stderr.decode(errors="replace")
+                          or proc.stdout.decode(errors="replace"))
         if any(h in why.lower() for h in _LOCK_HINTS):
             raise ConflictError(
                 f"git {args[0]} refused: a lock is held", where=str(self.root), why=why,
@@ -91,23 +92,23 @@ class GitRepo:
 
     def _ok(self, *args: str, env: Mapping[str, str] | None = None) -> bool:
         """True when git exits 0."""
-        return self._run(*args, env=env).returncode == 0
+        return self.run(*args, env=env).returncode == 0
 
     def _git_path(self, name: str) -> Path:
         """Absolute path of a file inside the git dir (`git rev-parse --git-path`)."""
-        out = self._git("rev-parse", "--git-path", name).decode().strip()
+        out = self.git("rev-parse", "--git-path", name).decode().strip()
         return (self.root / out).resolve()
 
     # -- state ----------------------------------------------------------------------------------
 
     def head(self) -> str | None:
         """The HEAD commit sha, or None on an unborn branch."""
-        proc = self._run("rev-parse", "-q", "--verify", "HEAD^{commit}")
+        proc = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}")
         return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
     def dirty_paths(self) -> list[str]:
         """Modified, staged and untracked (not ignored) paths, repo-relative."""
-        out = self._git(
+        out = self.git(
             "status", "--porcelain", "-z", "--untracked-files=all",
             env={"GIT_OPTIONAL_LOCKS": "0"},
         )
@@ -156,7 +157,7 @@ class GitRepo:
 
     def _config(self, key: str) -> str:
         """A git config value, or '' when unset."""
-        proc = self._run("config", "--get", key)
+        proc = self.run("config", "--get", key)
         return proc.stdout.decode(errors="replace").strip() if proc.returncode == 0 else ""
 
     def _relpath(self, path: str) -> str:
@@ -189,18 +190,18 @@ class GitRepo:
         with tempfile.TemporaryDirectory(prefix="promptops-index-") as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             if head is not None:
-                self._git("read-tree", head, env=env)
-            self._git("add", "-A", "--", *rel, error=ConfigError, env=env)
+                self.git("read-tree", head, env=env)
+            self.git("add", "-A", "--", *rel, error=ConfigError, env=env)
             if head is not None and self._ok("diff", "--cached", "--quiet", head, env=env):
                 raise ConfigError("nothing to commit: the paths match HEAD", why=", ".join(rel))
-            self._git(
+            self.git(
                 *self._identity_config(), "commit", "-q", "--cleanup=whitespace", "-F", "-",
                 *args, stdin=message.encode(), env=env, timeout=COMMIT_TIMEOUT_S,
             )
         sha = self.head()
         assert sha is not None
         # Make the real index agree with the new commit for these paths only.
-        self._git("reset", "-q", sha, "--", *rel)
+        self.git("reset", "-q", sha, "--", *rel)
         return sha
 
     # -- tags -----------------------------------------------------------------------------------
@@ -223,13 +224,13 @@ class GitRepo:
         target = commit or self.head()
         if target is None:
             raise ConfigError("cannot tag: the branch has no commits yet", where=str(self.root))
-        proc = self._run("rev-parse", "-q", "--verify", f"{target}^{{commit}}")
+        proc = self.run("rev-parse", "-q", "--verify", f"{target}^{{commit}}")
         if proc.returncode != 0:
             raise ConfigError("cannot tag: no such commit", where=target)
         sha = proc.stdout.decode().strip()
         mode = "-s" if sign else "-a"
         try:
-            self._git(*self._identity_config(), "tag", mode, "--cleanup=verbatim", "-F", "-",
+            self.git(*self._identity_config(), "tag", mode, "--cleanup=verbatim", "-F", "-",
                       name, sha, stdin=message.encode())
         except ConflictError as exc:
             if "already exists" in (exc.why or ""):
@@ -241,7 +242,7 @@ class GitRepo:
         if not self.tag_exists(name):  # valid names contain no globs: the pattern is exact
             return None
         fmt = "%(objecttype)%00%(contents:signature)%00%(contents)"
-        out = self._git("for-each-ref", f"--format={fmt}", f"refs/tags/{name}").decode()
+        out = self.git("for-each-ref", f"--format={fmt}", f"refs/tags/{name}").decode()
         kind, sig, body = [*out.removesuffix("\n").split("\0", 2), "", ""][:3]
         if kind != "tag":  # a lightweight tag has no annotation
             return None
@@ -249,12 +250,12 @@ class GitRepo:
 
     def tags(self, prefix: str = "") -> list[str]:
         """Tag names starting with `prefix`, sorted as strings (sort versions with semver)."""
-        out = self._git("for-each-ref", "--format=%(refname:lstrip=2)", "refs/tags/")
+        out = self.git("for-each-ref", "--format=%(refname:lstrip=2)", "refs/tags/")
         return sorted(t for t in out.decode().splitlines() if t.startswith(prefix))
 
     def commit_with_subject(self, subject: str) -> str | None:
         """The newest commit whose subject line is exactly `subject`, or None."""
-        out = self._git("log", "--format=%H%x00%s", "-n", "500")
+        out = self.git("log", "--format=%H%x00%s", "-n", "500")
         for line in out.decode(errors="replace").splitlines():
             sha, _, subj = line.partition("\0")
             if subj == subject:
@@ -263,7 +264,7 @@ class GitRepo:
 
     def tag_commit(self, name: str) -> str | None:
         """The commit a tag points to, or None if the tag is missing."""
-        proc = self._run("rev-parse", "-q", "--verify", f"refs/tags/{name}^{{commit}}")
+        proc = self.run("rev-parse", "-q", "--verify", f"refs/tags/{name}^{{commit}}")
         return proc.stdout.decode().strip() if proc.returncode == 0 else None
 
     # -- content & identity ---------------------------------------------------------------------
@@ -272,7 +273,7 @@ class GitRepo:
         """The bytes of `path` at `rev`, or None when either is absent."""
         if rev.startswith("-"):
             raise ConfigError("invalid revision", where=rev)
-        proc = self._run("cat-file", "blob", f"{rev}:{path}")
+        proc = self.run("cat-file", "blob", f"{rev}:{path}")
         return proc.stdout if proc.returncode == 0 else None
 
     def user(self) -> str:
