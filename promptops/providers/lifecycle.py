@@ -4,10 +4,9 @@ without importing the SDK, so `verify` and `lint` stay fast and work without the
 from __future__ import annotations
 
 import ast
-import importlib.metadata
-import importlib.util
 from datetime import date
 from functools import lru_cache
+from importlib.util import find_spec
 from pathlib import Path
 
 from promptops.core.lifecycle import parse_retirement_date
@@ -36,16 +35,18 @@ def _literal_dict(path: Path, name: str) -> dict[str, object]:
 @lru_cache(maxsize=1)
 def sdk_retirements() -> dict[tuple[str, str], tuple[date, str]]:
     """{(kind, model id): (retirement date, source)} from the installed SDKs; {} without them."""
+    from importlib.metadata import PackageNotFoundError, version  # ~15 ms: only when used
+
     found: dict[tuple[str, str], tuple[date, str]] = {}
     for kind, package, rel, name in _SOURCES:
         try:
-            spec = importlib.util.find_spec(package)
+            spec = find_spec(package)
             locations = list(spec.submodule_search_locations or []) if spec else []
             if not locations:
                 continue
             table = _literal_dict(Path(locations[0]) / rel, name)
-            source = f"{package} SDK {importlib.metadata.version(package)}"
-        except (OSError, SyntaxError, ValueError, importlib.metadata.PackageNotFoundError):
+            source = f"{package} SDK {version(package)}"
+        except (OSError, SyntaxError, ValueError, PackageNotFoundError):
             continue  # an SDK that moved its table: no data is better than a wrong date
         for model_id, raw in table.items():
             try:
