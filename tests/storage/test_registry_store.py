@@ -479,3 +479,18 @@ def test_concurrent_writers_lose_nothing(root: Path) -> None:
     assert len(versions) == 40
     assert set(versions) == {f"{w}.{i}.0" for w in range(1, 5) for i in range(10)}
     assert not lock_path(root).exists()
+
+
+def test_registry_bytes_are_the_same_with_either_yaml_emitter(root: Path) -> None:
+    import yaml
+
+    from promptops.storage import registry_store
+
+    reg = registry(5, 4)
+    fast = RegistryStore(root).registry_bytes(reg)
+    try:
+        registry_store._DUMPER = yaml.SafeDumper  # the pure-Python emitter
+        slow = RegistryStore(root).registry_bytes(reg)
+    finally:
+        registry_store._DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    assert fast == slow and b"status: candidate" in fast
