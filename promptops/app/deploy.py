@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from promptops.app.clock import now_stamp
-from promptops.app.env_policy import check_promotion, environment_policies
+from promptops.app.env_policy import environment_policies
+from promptops.app.promotion import (
+    Rules,
+    mirror_deployed,
+    plan_promotion,
+    verified_entry,
+    write_promotion,
+)
 from promptops.app.remote_sync import prepare, publish
-from promptops.app.retirement import model_warning, refuse_retired, today_utc
-from promptops.core.errors import ConfigError, NoChangeError, PolicyDeniedError, VerifyFailedError
+from promptops.app.retirement import model_warning, today_utc
+from promptops.core.errors import ConfigError, VerifyFailedError
 from promptops.core.registry import (
-    ChangelogEntry,
     Event,
     PointerEntry,
     PromptRecord,
-    Registry,
     event_id,
-    tag_name,
 )
 from promptops.storage.git_repo import GitRepo
 from promptops.storage.project import load_config
 from promptops.storage.registry_store import RegistryStore
 
-DEFAULT_FALLBACK = "rollback"
 DEPLOY_KINDS = ("promote", "rollback")
 
 
@@ -78,27 +81,6 @@ def deployed_stack(events: Sequence[Event], current: str | None) -> list[str]:
     return stack
 
 
-def verified_entry(store: RegistryStore, record: PromptRecord | None, name: str,
-                   version: str) -> ChangelogEntry:
-    """The registry entry of a released version whose snapshot hash matches; else VerifyFailed."""
-    entry = record.entry(version) if record else None
-    if entry is None:
-        known = ", ".join(record.versions()[:8]) if record else "none"
-        raise VerifyFailedError(f"{name}@{version} is not in the registry",
-                                why=f"versions: {known}", fix="pick a released version")
-    if entry.status != "released":
-        fix = (f"release it first: promptops release {name}@{version}"
-               if entry.status == "candidate" else "pick another released version")
-        raise VerifyFailedError(f"{name}@{version} is {entry.status}, not released", fix=fix)
-    actual = store.file_hash(store.read_snapshot(name, version))
-    if actual != entry.file_hash:
-        path = store.snapshot_path(name, version).relative_to(store.root)
-        raise VerifyFailedError(f"{path} does not match the registry",
-                                why=f"registry {entry.file_hash}, file {actual}",
-                                fix=f"restore it: git checkout -- {path}")
-    return entry
-
-
 def promote(root: Path, name: str, version: str, to_env: str, *,
             require_previous: str | None = None, fallback_behavior: str | None = None,
             dry_run: bool = False, actor: str | None = None, today: date | None = None,
@@ -117,18 +99,6 @@ def promote(root: Path, name: str, version: str, to_env: str, *,
                         today=today, override_reason=override_reason, as_of=as_of, push=push)
 
 
-def _mirror_deployed(store: RegistryStore, registry: Registry, name: str, env: str,
-                     version: str) -> list[str]:
-    """Keep the registry's `deployed` in step with production; the paths to commit."""
-    if env != "production":
-        return []
-    record = registry.get(name)  # loaded under the same lock: parsing it twice costs 0.2 s
-    if record is None or record.deployed == version:
-        return []
-    store.save_registry(registry.with_prompt(replace(record, deployed=version)))
-    return ["prompts/registry.yaml"]
-
-
 def promote_with(root: Path, name: str, version: str, to_env: str, *,
                  require_previous: str | None = None, fallback_behavior: str | None = None,
                  dry_run: bool = False, actor: str | None = None, policy: bool = True,
@@ -145,67 +115,23 @@ def promote_with(root: Path, name: str, version: str, to_env: str, *,
         sync = prepare(repo, f"promote {name}@{version} --to {to_env}", push=push,
                        dry_run=dry_run)
         registry = store.load_registry()
-        record = registry.get(name)
-        entry = verified_entry(store, record, name, version)
-        tag = tag_name(name, version)
-        if not repo.tag_exists(tag):
-            raise VerifyFailedError(f"{name}@{version} has no release tag", where=tag,
-                                    fix="run `promptops verify`; restore the tag from the remote")
         pointer = store.load_pointer(to_env)
-        current = pointer.get(name)
-        if current and version in current.blocked:
-            raise PolicyDeniedError(f"{name}@{version} is blocked in {to_env}",
-                                    why="it was yanked here by `promptops rollback --yank`",
-                                    fix="release a fixed version and promote that")
-        config, day = load_config(repo.root), today or today_utc()
-        what = f"{name}@{version}"
-        warning = (refuse_retired(what, entry.model, config, day, fix="release a version on a "
-                                  "current model and promote that") if policy
-                   else model_warning(what, entry.model, config, day))
-        warnings = (warning,) if warning else ()
-        if policy:
-            policies = environment_policies(repo.root)
-            order = [p.name for p in policies]
-            prev = require_previous
-            if prev is None and to_env in order and order.index(to_env) > 0:
-                prev = order[order.index(to_env) - 1]
-            if override_reason and override_reason.strip():
-                prev = None  # order and soak waived, on the record; final-only still holds
-            check_promotion(policies, lambda env: store.events(name, env), name, version,
-                            to_env, prev, as_of)
-        old = current.prompt_version if current else None
-        if current and old == version and current.enabled:
-            raise NoChangeError(f"{to_env} already serves {name}@{version}")
+        rules = Rules(load_config(repo.root), environment_policies(repo.root),
+                      today or today_utc(), as_of, policy, override_reason)
+        plan = plan_promotion(repo, store, registry, pointer.get(name), name, version, to_env,
+                              rules, require_previous)
+        old, entry, warnings = plan.old, plan.entry, plan.warnings
         if dry_run:
             return DeployResult(name, to_env, old, version, None, None,
                                 round(time.perf_counter() - t0, 3), True,
                                 rollback_version=old, upstream=sync.label,
                                 warnings=(*sync.warnings, *warnings))
-        now = now_stamp()
-        who = actor or repo.user()
-        event = Event(id=event_id(now, to_env, name, "promote"), kind="promote", prompt=name,
-                      env=to_env, when=now, who=who, from_version=old, to_version=version,
-                      from_model=current.model if current else None, to_model=entry.model,
-                      evidence={"tag": tag, "behaviorHash": entry.behaviour_hash,
-                                "fromBehaviorHash": current.behaviour_hash if current else None,
-                                "scorecard": entry.scorecard,
-                                "policyOverride": (override_reason or "").strip() or None,
-                                "warnings": list(warnings)},
-                      timings={"start": now})
-        event_path = store.write_event(event)
-        new = PointerEntry(
-            enabled=True, prompt_version=version, model=entry.model, rollback_version=old,
-            rollback_model=current.model if current else None,
-            fallback_behavior=fallback_behavior
-            or (current.fallback_behavior if current else DEFAULT_FALLBACK),
-            behaviour_hash=entry.behaviour_hash,
-            rollback_behaviour_hash=current.behaviour_hash if current else None,
-            blocked=current.blocked if current else (), deployed_at=now, deployed_by=who,
-            event=event_path.stem, extra=current.extra if current else {})
+        new, event_path = write_promotion(store, plan, actor or repo.user(), now_stamp(), rules,
+                                          fallback_behavior)
         store.save_pointer(pointer.with_entry(name, new))
         paths = [str(store.pointer_path(to_env).relative_to(repo.root)),
                  str(event_path.relative_to(repo.root)),
-                 *_mirror_deployed(store, registry, name, to_env, version)]
+                 *mirror_deployed(store, registry, to_env, {name: version})]
         commit = repo.commit(paths, f"deploy({to_env}): {name} {old or 'none'} → {version}",
                              trailers={"Prompt-Version": version, "Deploy-Env": to_env,
                                        "Prompt-Behavior-Hash": entry.behaviour_hash})
@@ -314,7 +240,7 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
         store.save_pointer(pointer.with_entry(name, new))
         paths = [str(store.pointer_path(env).relative_to(repo.root)),
                  str(event_path.relative_to(repo.root)),
-                 *_mirror_deployed(store, registry, name, env, target)]
+                 *mirror_deployed(store, registry, env, {name: target})]
         message = f"rollback({env}): {name} {bad} → {target}\n\n{reason.strip()}\n"
         trailers = {"Prompt-Version": target, "Deploy-Env": env}
         if yank:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from promptops.app.clock import now_stamp
-from promptops.app.deploy import promote_with, rollback, verified_entry
+from promptops.app.deploy import promote_with, rollback
+from promptops.app.promotion import verified_entry
 from promptops.core.errors import ConfigError, PromptopsError, VerifyFailedError
 from promptops.core.registry import FALLBACKS, Event, event_id, tag_name
 from promptops.storage.git_repo import GitRepo
