@@ -8,8 +8,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
-from promptops.app.env_policy import EnvPolicy, check_promotion
-from promptops.app.retirement import model_warning, refuse_retired
+from promptops.app.clock import now_stamp
+from promptops.app.env_policy import EnvPolicy, check_promotion, environment_policies
+from promptops.app.remote_sync import prepare, publish
+from promptops.app.retirement import model_warning, refuse_retired, today_utc
 from promptops.core.config import ProjectConfig
 from promptops.core.errors import NoChangeError, PolicyDeniedError, VerifyFailedError
 from promptops.core.registry import (
@@ -22,6 +24,7 @@ from promptops.core.registry import (
     tag_name,
 )
 from promptops.storage.git_repo import GitRepo
+from promptops.storage.project import load_config
 from promptops.storage.registry_store import RegistryStore
 
 DEFAULT_FALLBACK = "rollback"
@@ -161,3 +164,72 @@ def mirror_deployed(store: RegistryStore, registry: Registry, env: str,
         return []
     store.save_registry(updated)
     return ["prompts/registry.yaml"]
+
+
+@dataclass(frozen=True)
+class PromoteAllResult:
+    """An environment-wide promotion: every move, one commit."""
+
+    from_env: str
+    to_env: str
+    moves: tuple[tuple[str, str | None, str], ...]  # (prompt, old version, new version)
+    commit: str | None
+    events: tuple[str, ...]
+    dry_run: bool
+    pushed: bool = False
+    upstream: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def promote_all(root: Path, from_env: str, to_env: str, *, dry_run: bool = False,
+                actor: str | None = None, today: date | None = None,
+                override_reason: str | None = None, as_of: datetime | None = None,
+                push: bool = True) -> PromoteAllResult:
+    """Promote every prompt whose `from_env` version differs from `to_env`'s, in one commit.
+
+    All or nothing: each move passes the same checks as `promote` (with `from_env` as the
+    environment that must have served it), and one refusal refuses them all.
+    """
+    if from_env == to_env:
+        raise NoChangeError(f"--from and --to are both {to_env}")
+    repo = GitRepo.find(root)
+    store = RegistryStore(repo.root)
+    with store.lock():
+        repo.require_clean()
+        sync = prepare(repo, f"promote --all --from {from_env} --to {to_env}", push=push,
+                       dry_run=dry_run)
+        registry = store.load_registry()
+        source, target = store.load_pointer(from_env), store.load_pointer(to_env)
+        rules = Rules(load_config(repo.root), environment_policies(repo.root),
+                      today or today_utc(), as_of, True, override_reason)
+        plans = []
+        for name, src in sorted(source.prompts.items()):
+            dst = target.get(name)
+            if not src.enabled or not src.prompt_version or (
+                    dst and dst.enabled and dst.prompt_version == src.prompt_version):
+                continue
+            plans.append(plan_promotion(repo, store, registry, dst, name, src.prompt_version,
+                                        to_env, rules, require_previous=from_env))
+        if not plans:
+            raise NoChangeError(f"{to_env} already serves every version {from_env} serves")
+        moves = tuple((p.name, p.old, p.version) for p in plans)
+        warnings = tuple(w for p in plans for w in p.warnings)
+        if dry_run:
+            return PromoteAllResult(from_env, to_env, moves, None, (), True,
+                                    upstream=sync.label, warnings=(*sync.warnings, *warnings))
+        now, who = now_stamp(), actor or repo.user()
+        paths, events = [str(store.pointer_path(to_env).relative_to(repo.root))], []
+        pointer = target
+        for plan in plans:
+            new, event_path = write_promotion(store, plan, who, now, rules)
+            pointer = pointer.with_entry(plan.name, new)
+            paths.append(str(event_path.relative_to(repo.root)))
+            events.append(event_path.stem)
+        store.save_pointer(pointer)
+        paths += mirror_deployed(store, registry, to_env, {p.name: p.version for p in plans})
+        lines = "".join(f"- {n}: {o or 'none'} → {v}\n" for n, o, v in moves)
+        commit = repo.commit(paths, f"deploy({to_env}): {len(moves)} prompt(s) from "
+                             f"{from_env}\n\n{lines}", trailers={"Deploy-Env": to_env})
+        pushed, push_warnings = publish(repo, sync, commit)
+    return PromoteAllResult(from_env, to_env, moves, commit, tuple(events), False, pushed,
+                            sync.label, (*warnings, *push_warnings))

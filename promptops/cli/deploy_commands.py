@@ -43,14 +43,37 @@ def _split_ref(ref: str) -> tuple[str, str]:
     return name, version
 
 
+def _promote_all(ref: str | None, from_env: str | None, to: str, override: str | None,
+                 dry_run: bool, no_push: bool, json_out: bool) -> None:
+    from promptops.app.promotion import promote_all
+    from promptops.core.errors import ConfigError
+
+    if ref or not from_env:
+        raise ConfigError("--all promotes what --from serves; it takes no NAME@VERSION",
+                          fix="promptops promote --all --from staging --to production")
+    result = promote_all(Path.cwd(), from_env, to, dry_run=dry_run, override_reason=override,
+                         push=not no_push)
+    verb = "would promote" if dry_run else "promoted"
+    lines = [f"{verb} {len(result.moves)} prompt(s) from {from_env} to {to}:"]
+    lines += [f"  {n}: {o or '(none)'} → {v}" for n, o, v in result.moves]
+    if result.commit:
+        lines.append(f"  commit {result.commit[:12]} · "
+                     + _push_line(result.pushed, result.upstream, no_push))
+    _emit(result, json_out, "\n".join(lines))
+
+
 def register(app: typer.Typer) -> None:
     """Add promote, rollback and drill to the CLI."""
     from promptops.cli.main import fail
 
     @app.command("promote")
     def promote_command(
-        ref: Annotated[str, typer.Argument(metavar="NAME@VERSION", help="A released version.")],
         to: Annotated[str, typer.Option("--to", metavar="ENV", help="Target environment.")],
+        ref: Annotated[str | None, typer.Argument(
+            metavar="NAME@VERSION", help="A released version (omit with --all).")] = None,
+        all_prompts: Annotated[bool, typer.Option(
+            "--all", help="Promote every prompt whose --from version differs from --to's, "
+            "in one commit (all or nothing).")] = False,
         from_env: Annotated[str | None, typer.Option(
             "--from", metavar="ENV", help="Environment that must have served the version first "
             "(default: the one before ENV in promptops.yaml `environments:`).")] = None,
@@ -77,6 +100,7 @@ def register(app: typer.Typer) -> None:
           promptops promote customer-support-router@1.2.0 --to staging
           promptops promote customer-support-router@1.2.0 --to production --dry-run
           promptops promote customer-support-router@1.2.0 --to staging --fallback keyword-baseline
+          promptops promote --all --from staging --to production --dry-run
           promptops promote customer-support-router@1.2.1 --to production \\
             --override-policy "INC-7 hotfix, soak waived by the on-call lead"
 
@@ -98,7 +122,10 @@ def register(app: typer.Typer) -> None:
         from promptops.app.deploy import promote
 
         try:
-            name, version = _split_ref(ref)
+            if all_prompts:
+                _promote_all(ref, from_env, to, override, dry_run, no_push, json_out)
+                return
+            name, version = _split_ref(ref or "")
             result = promote(Path.cwd(), name, version, to, require_previous=from_env,
                              fallback_behavior=fallback, dry_run=dry_run,
                              override_reason=override, push=not no_push)
