@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,44 @@ def status(root: Path, env: str | None = None) -> dict[str, dict[str, PointerEnt
     store = RegistryStore(root)
     envs = [env] if env else store.envs()
     return {e: dict(store.load_pointer(e).prompts) for e in envs}
+
+
+@dataclass(frozen=True)
+class Served:
+    """What one environment served of one prompt at a moment, and the event that set it."""
+
+    version: str
+    model: str | None
+    since: str
+    who: str
+    event: str
+    kind: str  # promote | rollback
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO date or date-time (UTC unless it says otherwise); ConfigError otherwise."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"--at {text!r} is not a date or time",
+                          fix="write e.g. --at 2026-11-27T14:30Z or --at 2026-11-27") from None
+    if len(text.strip()) == 10:  # a bare date means the end of that day
+        moment += timedelta(days=1) - timedelta(microseconds=1)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def served_at(root: Path, at: datetime, env: str | None = None) -> dict[str, dict[str, Served]]:
+    """env -> prompt -> what was live at `at`, replayed from the promote/rollback events."""
+    out: dict[str, dict[str, Served]] = {}
+    for event in RegistryStore(root).events():
+        if event.kind not in ("promote", "rollback") or not event.env or not event.to_version:
+            continue
+        if (env and event.env != env) or datetime.fromisoformat(
+                event.when.replace("Z", "+00:00")) > at:
+            continue
+        out.setdefault(event.env, {})[event.prompt] = Served(
+            event.to_version, event.to_model, event.when, event.who, event.id, event.kind)
+    return out
 
 
 @dataclass(frozen=True)

@@ -166,17 +166,36 @@ def register(app: typer.Typer) -> None:
     @app.command("status")
     def status_command(
         env: Annotated[str | None, typer.Option(help="Only this environment.")] = None,
+        at: Annotated[str | None, typer.Option(
+            metavar="WHEN", help="What was live at that moment (ISO date or time, UTC), "
+            "replayed from the events.")] = None,
         json_out: Json = False,
         debug: Debug = False,
     ) -> None:
-        """Show what each environment serves (deploy/<env>.yaml).
+        """Show what each environment serves (deploy/<env>.yaml), or served at a moment.
 
         \b
-        Example:  promptops status --env production
+        Examples:
+          promptops status --env production
+          promptops status --env production --at 2026-11-27T14:30Z    # during the incident
         """
-        from promptops.app.history import status
+        from promptops.app.history import parse_moment, served_at, status
 
         try:
+            if at is not None:
+                past = served_at(Path.cwd(), parse_moment(at), env)
+                if json_out:
+                    typer.echo(json.dumps({e: {n: asdict(s) for n, s in ps.items()}
+                                           for e, ps in past.items()}, indent=1))
+                    return
+                if not past:
+                    typer.echo(f"nothing was deployed{f' to {env}' if env else ''} by {at}")
+                for e, served in sorted(past.items()):
+                    typer.echo(f"{e} at {at}:")
+                    for n, s in sorted(served.items()):
+                        typer.echo(f"  {n}  {s.version}  {s.model or ''}  since {s.since} "
+                                   f"({s.kind} by {s.who})")
+                return
             envs = status(Path.cwd(), env)
         except Exception as exc:
             raise fail(exc, debug) from None
