@@ -17,7 +17,7 @@ from promptops.app.promotion import (
     verified_entry,
     write_promotion,
 )
-from promptops.app.remote_sync import prepare, publish
+from promptops.app.remote_sync import prepare, publish_pointer
 from promptops.app.retirement import model_warning, today_utc
 from promptops.core.errors import ConfigError, VerifyFailedError
 from promptops.core.registry import (
@@ -135,7 +135,7 @@ def promote_with(root: Path, name: str, version: str, to_env: str, *,
         commit = repo.commit(paths, f"deploy({to_env}): {name} {old or 'none'} → {version}",
                              trailers={"Prompt-Version": version, "Deploy-Env": to_env,
                                        "Prompt-Behavior-Hash": entry.behaviour_hash})
-        pushed, push_warnings = publish(repo, sync, commit)
+        pushed, push_warnings, commit = publish_pointer(repo, sync, commit, paths[0], [name])
     return DeployResult(name, to_env, old, version, commit, event_path.stem,
                         round(time.perf_counter() - t0, 3), False, rollback_version=old,
                         pushed=pushed, upstream=sync.label,
@@ -246,7 +246,8 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
         if yank:
             trailers["Prompt-Blocked"] = bad
         commit = repo.commit(paths, message, trailers=trailers)
-        pushed, push_warnings = publish(repo, sync, commit, offline_ok=True)
+        pushed, push_warnings, commit = publish_pointer(repo, sync, commit, paths[0], [name],
+                                                        offline_ok=True)
     return DeployResult(name, env, bad, target, commit, event_path.stem,
                         round(time.perf_counter() - t0, 4), False, yank, prev, pushed=pushed,
                         upstream=sync.label, warnings=(*warnings, *push_warnings))

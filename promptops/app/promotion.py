@@ -10,7 +10,7 @@ from pathlib import Path
 
 from promptops.app.clock import now_stamp
 from promptops.app.env_policy import EnvPolicy, check_promotion, environment_policies
-from promptops.app.remote_sync import prepare, publish
+from promptops.app.remote_sync import prepare, publish_pointer
 from promptops.app.retirement import model_warning, refuse_retired, today_utc
 from promptops.core.config import ProjectConfig
 from promptops.core.errors import NoChangeError, PolicyDeniedError, VerifyFailedError
@@ -230,6 +230,7 @@ def promote_all(root: Path, from_env: str, to_env: str, *, dry_run: bool = False
         lines = "".join(f"- {n}: {o or 'none'} → {v}\n" for n, o, v in moves)
         commit = repo.commit(paths, f"deploy({to_env}): {len(moves)} prompt(s) from "
                              f"{from_env}\n\n{lines}", trailers={"Deploy-Env": to_env})
-        pushed, push_warnings = publish(repo, sync, commit)
+        pushed, push_warnings, commit = publish_pointer(repo, sync, commit, paths[0],
+                                                        [p.name for p in plans])
     return PromoteAllResult(from_env, to_env, moves, commit, tuple(events), False, pushed,
                             sync.label, (*warnings, *push_warnings))

@@ -3,14 +3,18 @@
 `prepare` runs before anything is written: when the branch has an upstream it fetches and
 refuses a branch that is behind or has diverged. `publish` runs after the local commit (and tag):
 one `git push --atomic`, never forced. A rejected push keeps the local commit and removes the
-tag it could not push, so nothing is lost and a re-run can finish the job.
+tag it could not push, so nothing is lost and a re-run can finish the job. `publish_pointer`
+(promote, rollback) retries once, rebased, when the upstream left those prompts' pointer
+entries alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from promptops.core.errors import ConflictError, RemoteUnreachableError
+from promptops.core.errors import ConfigError, ConflictError, RemoteUnreachableError
+from promptops.core.yamlsource import parse_yaml
 from promptops.storage.git_remote import (
     NETWORK_TIMEOUT_S,
     QUICK_FETCH_TIMEOUT_S,
@@ -113,3 +117,54 @@ def publish(repo: GitRepo, sync: RemoteSync, commit: str, *, tag: str | None = N
             f"committed {commit[:12]} locally, but {exc.what}", where=up.label, why=exc.why,
             fix=f"{kept}; once {up.remote} is reachable run `{retry}`") from None
     return True, sync.warnings
+
+
+def _entry_at(repo: GitRepo, rev: str, pointer: str, name: str) -> object:
+    raw = repo.file_at(rev, pointer)
+    try:
+        data = parse_yaml(raw.decode("utf-8"), pointer) if raw else None
+    except (ConfigError, UnicodeDecodeError):
+        return "unreadable"
+    prompts = data.get("prompts") if isinstance(data, dict) else None
+    return prompts.get(name) if isinstance(prompts, dict) else None
+
+
+def publish_pointer(repo: GitRepo, sync: RemoteSync, commit: str, pointer: str,
+                    names: Sequence[str], *, offline_ok: bool = False
+                    ) -> tuple[bool, tuple[str, ...], str]:
+    """`publish` for promote and rollback, with one automatic retry: (pushed, warnings, commit).
+
+    When the push is rejected because someone pushed in between, and the upstream commits left
+    these prompts' entries in `pointer` alone, the local commit is rebased onto the upstream
+    and pushed again (registry.md: retry only when the pointer block is unchanged). Otherwise,
+    or when the rebase does not apply cleanly, the ConflictError stands and the commit stays.
+    """
+    try:
+        pushed, warnings = publish(repo, sync, commit, offline_ok=offline_ok)
+        return pushed, warnings, commit
+    except ConflictError as rejected:
+        up = sync.upstream
+        if up is None:
+            raise
+        remote = GitRemote(repo)
+        try:
+            remote.fetch(up)
+        except (ConflictError, RemoteUnreachableError):
+            raise rejected from None
+        base = repo.run("merge-base", "HEAD", up.tracking).stdout.decode().strip()
+        moved = [n for n in names if base and _entry_at(repo, base, pointer, n)
+                 != _entry_at(repo, up.tracking, pointer, n)]
+        if not base or moved:
+            why = (f"the upstream changed {', '.join(moved)} in {pointer}" if moved
+                   else rejected.why)
+            raise ConflictError(rejected.what, where=rejected.where, why=why,
+                                fix=rejected.fix) from None
+        if not remote.rebase(up):
+            raise ConflictError(rejected.what, where=rejected.where,
+                                why=f"{rejected.why}; the automatic rebase did not apply "
+                                "cleanly", fix=rejected.fix) from None
+        new = repo.head() or commit
+        pushed, warnings = publish(repo, sync, new, offline_ok=offline_ok)
+        note = (f"{up.label} moved during the push (not {pointer} for {', '.join(names)}): "
+                f"rebased {commit[:12]} onto it as {new[:12]}")
+        return pushed, (*warnings, note), new

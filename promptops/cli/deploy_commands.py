@@ -93,7 +93,8 @@ def register(app: typer.Typer) -> None:
         """Point an environment at a released version (writes deploy/ENV.yaml, one commit).
 
         When the branch has an upstream, fetches first, refuses a branch that is behind it
-        (exit 6, nothing written) and pushes the commit; --no-push keeps it local.
+        (exit 6, nothing written) and pushes the commit, rebasing it once if someone pushed
+        in between without touching this prompt's pointer entry; --no-push keeps it local.
 
         \b
         Examples:
@@ -114,7 +115,8 @@ def register(app: typer.Typer) -> None:
         \b
         Exit codes: 0 done (or --dry-run) · 2 bad input · 3 the remote is unreachable · 4 dirty
         tree · 6 conflict: the lock is held, the branch is behind its upstream, or the push was
-        rejected (the local commit stays: git pull --rebase, then git push) · 7 policy denied
+        rejected and someone else changed this prompt's pointer entry (otherwise it rebases
+        and pushes by itself; the local commit stays either way) · 7 policy denied
         (blocked here, not served or not long enough in the previous environment, rolled back
         there, a pre-release, or its model is retired) · 8 not released, tag missing or
         snapshot hash mismatch · 9 already deployed.

@@ -122,6 +122,15 @@ class GitRemote:
             raise ConflictError(f"the push to {up.label} was rejected", where=up.label, why=why)
         raise RemoteUnreachableError(f"git push {up.remote} failed", where=up.label, why=why)
 
+    def rebase(self, up: Upstream) -> bool:
+        """Replay the local commits on the fetched upstream (local edits stashed and restored);
+        False, with everything as it was, when git cannot do it cleanly."""
+        proc = self.repo.run("rebase", "--autostash", "--quiet", up.tracking)
+        if proc.returncode == 0:
+            return True
+        self.repo.run("rebase", "--abort")
+        return False
+
     def delete_local_tag(self, tag: str) -> None:
         """Delete a local tag (one this command created and could not push)."""
         self.repo.git("tag", "-d", tag)

@@ -229,12 +229,47 @@ def test_promote_pushes_and_refuses_when_behind(proj: Proj) -> None:
     assert entry is not None and entry.prompt_version == "1.0.0"
 
 
-def test_promote_rejected_keeps_the_local_commit(proj: Proj,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_promote_rebases_and_pushes_when_the_remote_moved_elsewhere(
+        proj: Proj, monkeypatch: pytest.MonkeyPatch) -> None:
     bare = add_origin(proj.root)
-    theirs = race(monkeypatch, bare)
+    theirs = race(monkeypatch, bare)  # another clone pushes NOTES.md right before our push
+    result = promote(proj.root, NAME, "1.0.0", "staging")
+    assert result.pushed and result.commit == head(proj.root)
+    assert remote_ref(bare, "refs/heads/main") == result.commit
+    assert git(proj.root, "rev-parse", "HEAD~1").strip() == theirs[0]  # built on theirs
+    assert any("rebased" in w for w in result.warnings), result.warnings
+    assert git(proj.root, "status", "--porcelain") == ""
+
+
+def bob_moves_the_pointer(bare: Path) -> str:
+    """Another clone changes router's entry in deploy/staging.yaml and pushes."""
+    other = bare.parent / "bob"
+    git(bare.parent, "clone", "-q", str(bare), str(other))
+    git(other, "config", "user.name", "Bob")
+    git(other, "config", "user.email", "bob@example.com")
+    pointer = other / "deploy" / "staging.yaml"
+    pointer.write_text(pointer.read_text().replace("enabled: true", "enabled: false"))
+    git(other, "commit", "-qam", "bob disables router in staging")
+    git(other, "push", "-q", "origin", "main")
+    return git(other, "rev-parse", "HEAD").strip()
+
+
+def test_promote_rejected_when_the_remote_moved_the_same_pointer(
+        proj: Proj, monkeypatch: pytest.MonkeyPatch) -> None:
+    bare = add_origin(proj.root)
+    promote(proj.root, NAME, "1.0.0", "staging")
+    original = GitRemote.push
+    theirs: list[str] = []
+
+    def push(self: GitRemote, up: Upstream, tag: str | None = None) -> None:
+        if not theirs:
+            theirs.append(bob_moves_the_pointer(bare))
+        original(self, up, tag)
+
+    monkeypatch.setattr(GitRemote, "push", push)
     with pytest.raises(ConflictError, match="the push was rejected") as info:
-        promote(proj.root, NAME, "1.0.0", "staging")
+        promote(proj.root, NAME, "1.1.0", "staging")
+    assert info.value.why == "the upstream changed router in deploy/staging.yaml"
     assert "git pull --rebase" in str(info.value.fix)
     assert git(proj.root, "log", "-1", "--format=%s").startswith("deploy(staging)")
     assert remote_ref(bare, "refs/heads/main") == theirs[0]
@@ -297,3 +332,19 @@ def test_drill_stays_local(proj: Proj) -> None:
     pushed = remote_ref(bare, "refs/heads/main")
     assert drill(proj.root, NAME, "staging", check=False).verdict == "pass"
     assert remote_ref(bare, "refs/heads/main") == pushed != head(proj.root)
+
+
+def test_rollback_with_local_edits_rebases_and_keeps_them(
+        proj: Proj, monkeypatch: pytest.MonkeyPatch) -> None:
+    bare = add_origin(proj.root)
+    promote(proj.root, NAME, "1.0.0", "staging")
+    promote(proj.root, NAME, "1.1.0", "staging")
+    (proj.root / "scratch.txt").write_text("work in progress\n")
+    git(proj.root, "add", "scratch.txt")  # staged, not committed: must survive the rebase
+    theirs = race(monkeypatch, bare)
+    result = rollback(proj.root, NAME, "staging", reason="bad")
+    assert result.pushed and remote_ref(bare, "refs/heads/main") == result.commit
+    assert git(proj.root, "rev-parse", "HEAD~1").strip() == theirs[0]
+    assert (proj.root / "scratch.txt").read_text() == "work in progress\n"
+    assert "scratch.txt" in git(proj.root, "status", "--porcelain")
+    assert "scratch.txt" not in git(proj.root, "show", "--name-only", "HEAD")
