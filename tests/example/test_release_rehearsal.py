@@ -71,11 +71,8 @@ def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     del config["providers"]["anthropic"]["rpm"]  # the real account's limit; not the fake's
     (root / "promptops.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (root / ".gitignore").write_text(".promptops/\n__pycache__/\n")
-    home = tmp_path / "home"
-    home.mkdir()
-    for var, value in {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "CI": "true",
-                       "ANTHROPIC_API_KEY": "sk-ant-fake-0123456789abcdef"}.items():
-        monkeypatch.setenv(var, value)
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-fake-0123456789abcdef")
     monkeypatch.chdir(root)
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.name", "Ada Tester")

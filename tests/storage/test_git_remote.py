@@ -12,17 +12,6 @@ from promptops.storage.git_remote import Divergence, GitRemote
 from promptops.storage.git_repo import GitRepo
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                "GIT_COMMITTER_EMAIL", "EMAIL", "GIT_DIR", "GIT_INDEX_FILE", "GIT_WORK_TREE"):
-        monkeypatch.delenv(var, raising=False)
-
-
 def with_origin(tmp_path: Path) -> tuple[Path, Path]:
     repo = make_repo(tmp_path)
     bare = tmp_path / "origin.git"
