@@ -10,7 +10,7 @@ from typing import Any
 from promptops.app.clock import now_stamp
 from promptops.core.errors import ConfigError, VerifyFailedError
 from promptops.core.prompt import parse_prompt
-from promptops.core.registry import BUNDLE_SCHEMA
+from promptops.core.registry import BUNDLE_SCHEMA, canary_of
 from promptops.core.yamlsource import parse_yaml
 from promptops.storage.atomic import atomic_write
 from promptops.storage.gitinfo import git_state
@@ -53,7 +53,8 @@ def _snapshot(store: RegistryStore, name: str, version: str,
 
 
 def build_bundle(root: Path, env: str, out: Path) -> BundleResult:
-    """Write `out` with every prompt deployed in `env`: pointer entry, deployed + rollback text."""
+    """Write `out` with every prompt deployed in `env`: pointer entry, deployed, rollback and
+    canary text."""
     store = RegistryStore(root)
     if not store.pointer_path(env).is_file():
         known = ", ".join(store.envs()) or "none"
@@ -66,8 +67,11 @@ def build_bundle(root: Path, env: str, out: Path) -> BundleResult:
     for name in sorted(pointer.prompts):
         entry = pointer.prompts[name]
         snaps: dict[str, Any] = {}
+        canary = canary_of(entry)
         for version, expected in ((entry.prompt_version, entry.behaviour_hash),
-                                  (entry.rollback_version, entry.rollback_behaviour_hash)):
+                                  (entry.rollback_version, entry.rollback_behaviour_hash),
+                                  (canary.version if canary else None,
+                                   canary.behaviour_hash if canary else None)):
             if version and version not in snaps:
                 snaps[version] = _snapshot(store, name, version, expected)
                 versions.append(f"{name}@{version}")

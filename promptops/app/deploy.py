@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -15,15 +15,19 @@ from promptops.app.promotion import (
     mirror_deployed,
     plan_promotion,
     verified_entry,
+    without_canary,
     write_promotion,
 )
-from promptops.app.remote_sync import prepare, publish_pointer
+from promptops.app.remote_sync import RemoteSync, prepare, publish_pointer
 from promptops.app.retirement import model_warning, today_utc
 from promptops.core.errors import ConfigError, VerifyFailedError
 from promptops.core.registry import (
+    Canary,
     Event,
+    Pointer,
     PointerEntry,
     PromptRecord,
+    canary_of,
     event_id,
 )
 from promptops.storage.git_repo import GitRepo
@@ -173,6 +177,10 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
             raise ConfigError(f"{name} is not deployed to {env}",
                               where=str(store.pointer_path(env).relative_to(repo.root)),
                               fix=f"promote a version first: promptops promote {name}@X --to {env}")
+        canary = canary_of(current)
+        if canary is not None and to is None:  # the canary is what goes: stable stays
+            return _abort_canary(repo, store, sync, pointer, canary, name, env, reason.strip(),
+                                 yank, dry_run, actor or repo.user(), t0)
         bad = current.prompt_version
         events = store.events(name, env)
         stack = deployed_stack(events, bad)
@@ -236,7 +244,7 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
             fallback_behavior=current.fallback_behavior, behaviour_hash=entry.behaviour_hash,
             rollback_behaviour_hash=prev_entry.behaviour_hash if prev_entry else None,
             blocked=tuple(blocked), deployed_at=now, deployed_by=who, event=event_path.stem,
-            extra=current.extra)
+            extra=without_canary(current.extra))
         store.save_pointer(pointer.with_entry(name, new))
         paths = [str(store.pointer_path(env).relative_to(repo.root)),
                  str(event_path.relative_to(repo.root)),
@@ -251,6 +259,44 @@ def rollback(root: Path, name: str, env: str, *, to: str | None = None, reason: 
     return DeployResult(name, env, bad, target, commit, event_path.stem,
                         round(time.perf_counter() - t0, 4), False, yank, prev, pushed=pushed,
                         upstream=sync.label, warnings=(*warnings, *push_warnings))
+
+
+def _abort_canary(repo: GitRepo, store: RegistryStore, sync: RemoteSync, pointer: Pointer,
+                  canary: Canary, name: str, env: str, reason: str, yank: bool, dry_run: bool,
+                  who: str, t0: float) -> DeployResult:
+    """Remove the canary (all traffic back on promptVersion); --yank also blocks it here."""
+    current = pointer.get(name)
+    assert current is not None and current.prompt_version is not None
+    stable = current.prompt_version
+    if dry_run:
+        return DeployResult(name, env, canary.version, stable, None, None,
+                            round(time.perf_counter() - t0, 4), True, yank,
+                            current.rollback_version, upstream=sync.label,
+                            warnings=sync.warnings)
+    now = now_stamp()
+    event = Event(id=event_id(now, env, name, "rollback"), kind="rollback", prompt=name,
+                  env=env, when=now, who=who, from_version=canary.version, to_version=stable,
+                  from_model=canary.model, to_model=current.model, reason=reason,
+                  evidence={"yanked": yank, "canaryAborted": canary.as_dict()},
+                  timings={"start": now, "prepared_s": round(time.perf_counter() - t0, 4)})
+    event_path = store.write_event(event)
+    blocked = current.blocked + ((canary.version,) if yank and canary.version
+                                 not in current.blocked else ())
+    store.save_pointer(pointer.with_entry(name, replace(
+        current, blocked=blocked, extra=without_canary(current.extra))))
+    paths = [str(store.pointer_path(env).relative_to(repo.root)),
+             str(event_path.relative_to(repo.root))]
+    trailers = {"Prompt-Version": stable, "Deploy-Env": env}
+    if yank:
+        trailers["Prompt-Blocked"] = canary.version
+    commit = repo.commit(paths, f"rollback({env}): {name} canary {canary.version} aborted, "
+                         f"{stable} serves all\n\n{reason}\n", trailers=trailers)
+    pushed, warnings, commit = publish_pointer(repo, sync, commit, paths[0], [name],
+                                               offline_ok=True)
+    return DeployResult(name, env, canary.version, stable, commit, event_path.stem,
+                        round(time.perf_counter() - t0, 4), False, yank,
+                        current.rollback_version, pushed=pushed, upstream=sync.label,
+                        warnings=warnings)
 
 
 def _usable(record: PromptRecord | None, blocked: Sequence[str], version: str) -> bool:

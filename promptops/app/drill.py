@@ -12,8 +12,8 @@ from pathlib import Path
 from promptops.app.clock import now_stamp
 from promptops.app.deploy import promote_with, rollback
 from promptops.app.promotion import verified_entry
-from promptops.core.errors import ConfigError, PromptopsError, VerifyFailedError
-from promptops.core.registry import FALLBACKS, Event, event_id, tag_name
+from promptops.core.errors import ConfigError, PolicyDeniedError, PromptopsError, VerifyFailedError
+from promptops.core.registry import FALLBACKS, Event, canary_of, event_id, tag_name
 from promptops.storage.git_repo import GitRepo
 from promptops.storage.project import suites_for
 from promptops.storage.registry_store import RegistryStore
@@ -90,6 +90,11 @@ def drill(root: Path, name: str, env: str, *, actor: str | None = None,
     if snap is None or not snap.prompt_version:
         raise ConfigError(f"{name} is not deployed to {env}", fix="promote a version first")
     original = snap.prompt_version
+    if canary_of(snap) is not None:
+        raise PolicyDeniedError(f"{name} runs a canary in {env}",
+                                why="a drill's rollback would abort the canary",
+                                fix=f"finish it (promptops promote {name}@V --to {env}) or abort "
+                                f"it (promptops rollback {name} --env {env}) first")
     record = store.load_registry().get(name)
     verified_entry(store, record, name, original)  # preflight: we must be able to return
     if not repo.tag_exists(tag_name(name, original)):

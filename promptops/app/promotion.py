@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from promptops.app.clock import now_stamp
 from promptops.app.env_policy import EnvPolicy, check_promotion, environment_policies
@@ -20,6 +21,7 @@ from promptops.core.registry import (
     PointerEntry,
     PromptRecord,
     Registry,
+    canary_of,
     event_id,
     tag_name,
 )
@@ -122,6 +124,7 @@ def write_promotion(store: RegistryStore, plan: PromotePlan, who: str, now: str,
                     ) -> tuple[PointerEntry, Path]:
     """Write the promote event; return the new pointer entry and the event file."""
     current, entry = plan.current, plan.entry
+    canary = canary_of(current)  # a full promotion ends any canary: completed or superseded
     event = Event(id=event_id(now, plan.env, plan.name, "promote"), kind="promote",
                   prompt=plan.name, env=plan.env, when=now, who=who, from_version=plan.old,
                   to_version=plan.version, from_model=current.model if current else None,
@@ -131,6 +134,7 @@ def write_promotion(store: RegistryStore, plan: PromotePlan, who: str, now: str,
                             "fromBehaviorHash": current.behaviour_hash if current else None,
                             "scorecard": entry.scorecard,
                             "policyOverride": (rules.override_reason or "").strip() or None,
+                            "canaryEnded": canary.as_dict() if canary else None,
                             "warnings": list(plan.warnings)},
                   timings={"start": now})
     event_path = store.write_event(event)
@@ -142,8 +146,13 @@ def write_promotion(store: RegistryStore, plan: PromotePlan, who: str, now: str,
         behaviour_hash=entry.behaviour_hash,
         rollback_behaviour_hash=current.behaviour_hash if current else None,
         blocked=current.blocked if current else (), deployed_at=now, deployed_by=who,
-        event=event_path.stem, extra=current.extra if current else {})
+        event=event_path.stem, extra=without_canary(current.extra) if current else {})
     return new, event_path
+
+
+def without_canary(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """A pointer entry's extra fields with the canary removed."""
+    return {k: v for k, v in extra.items() if k != "canary"}
 
 
 def mirror_deployed(store: RegistryStore, registry: Registry, env: str,

@@ -10,7 +10,7 @@ from promptops.app.retirement import retirement_of, today_utc
 from promptops.core.config import ProjectConfig
 from promptops.core.errors import PromptopsError
 from promptops.core.prompt import parse_prompt
-from promptops.core.registry import PointerEntry, PromptRecord, tag_name
+from promptops.core.registry import PointerEntry, PromptRecord, canary_of, tag_name
 from promptops.core.versioning import parse_version, sort_versions
 from promptops.core.yamlsource import parse_yaml
 from promptops.storage.git_repo import GitRepo
@@ -70,7 +70,32 @@ def verify(root: Path, as_of: date | None = None) -> VerifyReport:
                 report.problems.append(f"{where}: rollbackVersion {entry.rollback_version} does "
                                        "not exist")
             _check_models(where, entry, config, day, report)
+            _check_canary(where, entry, record, config, day, report)
     return report
+
+
+def _check_canary(where: str, entry: PointerEntry, record: PromptRecord,
+                  config: ProjectConfig, day: date, report: VerifyReport) -> None:
+    """A canary must name a released, unblocked version with matching hash and a live model."""
+    raw = entry.extra.get("canary")
+    if raw is None:
+        return
+    canary = canary_of(entry)
+    if canary is None:
+        report.problems.append(f"{where}: malformed canary (needs version and a weight 1..99)")
+        return
+    version = record.entry(canary.version)
+    label = f"{where}: canary {canary.version}"
+    if version is None or version.status != "released":
+        state = "not in the registry" if version is None else version.status
+        report.problems.append(f"{label} is {state}, not released")
+    elif canary.behaviour_hash and canary.behaviour_hash != version.behaviour_hash:
+        report.problems.append(f"{label}: behaviour hash differs from the registry's")
+    if canary.version in entry.blocked:
+        report.problems.append(f"{label} is blocked here")
+    found = retirement_of(canary.model, config) if canary.model else None
+    if found is not None and found.retired(day):
+        report.problems.append(f"{label} runs on model {found.describe(day)}")
 
 
 def _check_models(where: str, entry: PointerEntry, config: ProjectConfig, day: date,

@@ -62,6 +62,25 @@ def _promote_all(ref: str | None, from_env: str | None, to: str, override: str |
     _emit(result, json_out, "\n".join(lines))
 
 
+def _canary(name: str, version: str, to: str, weight: int, override: str | None,
+            dry_run: bool, no_push: bool, json_out: bool) -> None:
+    from promptops.app.canary import start_canary
+
+    result = start_canary(Path.cwd(), name, version, to, weight, dry_run=dry_run,
+                          override_reason=override, push=not no_push)
+    verb = "would start" if dry_run else "started"
+    text = (f"{verb} a canary of {name}@{version} in {to}: {weight}% of traffic "
+            f"(stable {result.stable})")
+    if result.previous:
+        text += f"; replaces {result.previous.version} at {result.previous.weight}%"
+    if result.commit:
+        text += (f"\n  commit {result.commit[:12]} · event {result.event} · "
+                 + _push_line(result.pushed, result.upstream, no_push))
+    text += (f"\n  finish: promptops promote {name}@{version} --to {to} · abort: promptops "
+             f"rollback {name} --env {to} --reason ...")
+    _emit(result, json_out, text)
+
+
 def register(app: typer.Typer) -> None:
     """Add promote, rollback and drill to the CLI."""
     from promptops.cli.main import fail
@@ -85,6 +104,10 @@ def register(app: typer.Typer) -> None:
             "--override-policy", metavar="REASON", help="Skip the promotion-order and soak "
             "rules (recorded in the event with REASON); final-only, blocked and retired "
             "models still hold.")] = None,
+        canary: Annotated[int | None, typer.Option(
+            "--canary", metavar="PERCENT", help="Serve the version to PERCENT (1-99) of "
+            "traffic beside the current one; promote it without --canary to finish, roll "
+            "back to abort.")] = None,
         no_push: NoPush = False,
         dry_run: DryRun = False,
         json_out: Json = False,
@@ -102,6 +125,7 @@ def register(app: typer.Typer) -> None:
           promptops promote customer-support-router@1.2.0 --to production --dry-run
           promptops promote customer-support-router@1.2.0 --to staging --fallback keyword-baseline
           promptops promote --all --from staging --to production --dry-run
+          promptops promote customer-support-router@1.3.0 --to production --canary 10
           promptops promote customer-support-router@1.2.1 --to production \\
             --override-policy "INC-7 hotfix, soak waived by the on-call lead"
 
@@ -124,10 +148,18 @@ def register(app: typer.Typer) -> None:
         from promptops.app.deploy import promote
 
         try:
+            if all_prompts and canary is not None:
+                from promptops.core.errors import ConfigError
+
+                raise ConfigError("--canary takes one NAME@VERSION, not --all",
+                                  fix="start canaries one prompt at a time")
             if all_prompts:
                 _promote_all(ref, from_env, to, override, dry_run, no_push, json_out)
                 return
             name, version = _split_ref(ref or "")
+            if canary is not None:
+                _canary(name, version, to, canary, override, dry_run, no_push, json_out)
+                return
             result = promote(Path.cwd(), name, version, to, require_previous=from_env,
                              fallback_behavior=fallback, dry_run=dry_run,
                              override_reason=override, push=not no_push)
@@ -171,7 +203,9 @@ def register(app: typer.Typer) -> None:
           promptops rollback customer-support-router --env production --yank --reason "leaks PII"
 
         \b
-        A target whose model is retired is not refused, only warned about.
+        A target whose model is retired is not refused, only warned about. While a canary runs
+        (promote --canary), rollback without --to aborts the canary: all traffic goes back to
+        the current version, and --yank blocks the canary version.
 
         \b
         Exit codes: 0 done (or --dry-run) · 2 bad input, no reason, nothing deployed or no

@@ -180,6 +180,7 @@ def register(app: typer.Typer) -> None:
           promptops status --env production --at 2026-11-27T14:30Z    # during the incident
         """
         from promptops.app.history import parse_moment, served_at, status
+        from promptops.core.registry import canary_of
 
         try:
             if at is not None:
@@ -210,8 +211,10 @@ def register(app: typer.Typer) -> None:
             for n, p in sorted(prompts.items()):
                 state = "enabled" if p.enabled else "DISABLED"
                 blocked = f" blocked {', '.join(p.blocked)}" if p.blocked else ""
+                canary = canary_of(p)
+                lane = f"  canary {canary.version} at {canary.weight}%" if canary else ""
                 typer.echo(f"  {n}  {p.prompt_version}  {p.model or ''}  {state}  rollback "
-                           f"{p.rollback_version or '-'}  since {p.deployed_at}{blocked}")
+                           f"{p.rollback_version or '-'}  since {p.deployed_at}{blocked}{lane}")
 
     @app.command("diff")
     def diff_command(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -141,6 +142,50 @@ def event_id(when: str | datetime, env: str | None, prompt: str, kind: str) -> s
     else:
         stamp = when.replace(":", "-")
     return f"{stamp}__{env or '-'}__{prompt.replace('/', '+')}__{kind}"
+
+
+@dataclass(frozen=True)
+class Canary:
+    """A version served to `weight` percent of traffic beside a pointer's promptVersion.
+
+    Stored in the pointer entry as `canary: {version, weight, model, behaviorHash, since,
+    event}`. Requests are bucketed by `canary_bucket`, so one sticky key never flips between
+    versions mid-conversation.
+    """
+
+    version: str
+    weight: int  # 1..99 percent
+    model: str | None = None
+    behaviour_hash: str | None = None
+    since: str | None = None
+    event: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The pointer-file form."""
+        return {"version": self.version, "weight": self.weight, "model": self.model,
+                "behaviorHash": self.behaviour_hash, "since": self.since, "event": self.event}
+
+
+def canary_of(entry: PointerEntry | None) -> Canary | None:
+    """The entry's canary, or None (also when the block is malformed: never guess a version)."""
+    raw = entry.extra.get("canary") if entry is not None else None
+    if not isinstance(raw, Mapping):
+        return None
+    version, weight = raw.get("version"), raw.get("weight")
+    if not isinstance(version, str) or isinstance(weight, bool) or not isinstance(weight, int) \
+            or not 0 < weight < 100:
+        return None
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        return str(value) if value is not None else None
+    return Canary(version, weight, text("model"), text("behaviorHash"), text("since"),
+                  text("event"))
+
+
+def canary_bucket(name: str, sticky_key: str) -> int:
+    """0..99, the same for a prompt and key everywhere (sha256, not Python's salted hash)."""
+    digest = hashlib.sha256(f"{name}\0{sticky_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100
 
 
 # The `promptops bundle` file format (written by app/bundle.py, read by runtime/store.py).
