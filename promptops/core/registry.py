@@ -175,11 +175,10 @@ def canary_of(entry: PointerEntry | None) -> Canary | None:
     if not isinstance(version, str) or isinstance(weight, bool) or not isinstance(weight, int) \
             or not 0 < weight < 100:
         return None
-    def text(key: str) -> str | None:
-        value = raw.get(key)
-        return str(value) if value is not None else None
-    return Canary(version, weight, text("model"), text("behaviorHash"), text("since"),
-                  text("event"))
+    model, behaviour, since, event = (
+        None if raw.get(k) is None else str(raw[k])
+        for k in ("model", "behaviorHash", "since", "event"))
+    return Canary(version, weight, model, behaviour, since, event)
 
 
 def canary_bucket(name: str, sticky_key: str) -> int:
