@@ -9,7 +9,6 @@ request mapping and the error classification are shared with the SDK adapter.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -23,6 +22,7 @@ from promptops.providers.openai_provider import (
     ChunkAccumulator,
     build_openai_kwargs,
     parse_chat_completion,
+    server_time,
 )
 from promptops.providers.sdk_errors import guard_stream, malformed, scrub, to_provider_error
 
@@ -124,11 +124,7 @@ class OpenAIHttpProvider:
 
         if request_id and completion.request_id is None:
             completion = replace(completion, request_id=request_id)
-        server_ms = headers.get("openai-processing-ms")
-        if server_ms is not None:  # OpenAI reports its processing time; the rest is network
-            with contextlib.suppress(ValueError):
-                completion = replace(completion, server_ms=float(server_ms))
-        return completion
+        return server_time(completion, headers)  # model time; the rest is network
 
     def stream(self, request: ModelRequest, *, timeout_s: float) -> AsyncIterator[str | Completion]:
         """Stream one Chat Completions call over SSE: text deltas, then the Completion."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from promptops.core.config import ProviderConfig
@@ -147,6 +148,20 @@ def parse_chat_completion(resp: Any, latency_ms: float) -> Completion:
     )
 
 
+def server_time(completion: Completion, headers: Any) -> Completion:
+    """The Completion with `server_ms` from an `openai-processing-ms` header, when present."""
+    raw = headers.get("openai-processing-ms") if headers is not None else None
+    try:
+        return replace(completion, server_ms=float(raw)) if raw is not None else completion
+    except ValueError:
+        return completion
+
+
+def parse_raw_chat_completion(raw: Any, latency_ms: float) -> Completion:
+    """A Completion from the SDK's raw response (parsed body plus its headers)."""
+    return server_time(parse_chat_completion(raw.parse(), latency_ms), raw.headers)
+
+
 class OpenAIProvider:
     """Provider for OpenAI or any OpenAI-compatible Chat Completions server."""
 
@@ -176,9 +191,11 @@ class OpenAIProvider:
         """Make one Chat Completions call."""
         client = self._get_client()
         kwargs = build_openai_kwargs(request, self.kind, timeout_s)
-        return await call_sdk(self.name, lambda: client.chat.completions.create(**kwargs),
-                              parse_chat_completion, what="chat completion",
-                              key_env=self.config.api_key_env, secret=self._api_key)
+        # the raw response: its openai-processing-ms header splits model time from network
+        return await call_sdk(
+            self.name, lambda: client.chat.completions.with_raw_response.create(**kwargs),
+            parse_raw_chat_completion, what="chat completion",
+            key_env=self.config.api_key_env, secret=self._api_key)
 
     def stream(self, request: ModelRequest, *, timeout_s: float) -> AsyncIterator[str | Completion]:
         """Stream one Chat Completions call: text deltas, then the Completion (usage included)."""

@@ -247,3 +247,16 @@ def test_openai_style_providers_drop_cache_control(srv: FakeServer, kind: str) -
     srv.responder = lambda req: FakeReply(text="hi")
     complete(make(srv, kind), request(cache_control=True))
     assert "cache_control" not in str(srv.requests[0].body)
+
+
+@pytest.mark.parametrize("kind", ["openai", "http"])
+def test_openai_processing_time_splits_model_from_network(srv: FakeServer, kind: str) -> None:
+    srv.latency_ms = 30  # the fake reports it as openai-processing-ms, as OpenAI does
+    out = complete(make(srv, kind), request())
+    assert out.server_ms == 30.0 and out.latency_ms >= 30.0
+    assert out.request_id  # still read from the parsed body
+
+
+def test_anthropic_reports_no_processing_time(srv: FakeServer) -> None:
+    out = complete(make(srv, "anthropic"), request())
+    assert out.server_ms is None  # the Messages API sends no such header: never guessed
