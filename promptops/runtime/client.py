@@ -13,7 +13,6 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from promptops.runtime.result import (
     StoreLike,
     T,
     Won,
+    _Call,
     error_type_of,
     metrics_row,
     trace_call,
@@ -52,20 +52,6 @@ MISCONFIGURED = frozenset({"auth", "not_found", "config"})  # and HTTP 402: fail
 
 async def _complete(provider: Provider, request: ModelRequest, timeout_s: float) -> Completion:
     return await provider.complete(request, timeout_s=timeout_s)
-
-
-@dataclass
-class _Call:
-    """Mutable bookkeeping of one call; frozen into a CallResult at the end."""
-
-    resolved: PromptLike
-    request_id: str
-    started: float
-    deadline: float
-    requested_model: str
-    attempts: list[Attempt] = field(default_factory=list)
-    wait_s: float = 0.0
-    last_error: ProviderError | None = None
 
 
 class Runtime:
@@ -123,10 +109,11 @@ class Runtime:
     async def acall(
         self, name: str, variables: Mapping[str, Any] | None = None, *,
         request_id: str | None = None, timeout_s: float | None = None, raise_on_error: bool = True,
+        sticky_key: str | None = None,
     ) -> CallResult:
         """Call prompt `name` with `variables` through the whole fallback chain."""
         variables = dict(variables or {})
-        call = self._new_call(name, request_id, timeout_s)
+        call = self._new_call(name, request_id, timeout_s, sticky_key)
         try:
             opened = await self._open(call, variables, _complete)
             result = opened if isinstance(opened, CallResult) else self._won(
@@ -148,8 +135,10 @@ class Runtime:
         self._record(call, result, variables)
         return result if error is not None else None
 
-    def _new_call(self, name: str, request_id: str | None, timeout_s: float | None) -> _Call:
-        resolved = self.store.get(name)
+    def _new_call(self, name: str, request_id: str | None, timeout_s: float | None,
+                  sticky_key: str | None = None) -> _Call:
+        # Without a key, keep working with stores whose `get` predates canaries.
+        resolved = self.store.get(name) if sticky_key is None else self.store.get(name, sticky_key)
         now = self.clock()
         return _Call(resolved, request_id or uuid.uuid4().hex, now,
                      now + (timeout_s if timeout_s is not None else self.default_timeout_s),
@@ -174,11 +163,12 @@ class Runtime:
     def call(
         self, name: str, variables: Mapping[str, Any] | None = None, *,
         request_id: str | None = None, timeout_s: float | None = None, raise_on_error: bool = True,
+        sticky_key: str | None = None,
     ) -> CallResult:
         """Sync twin of `acall`; runs on a private per-thread loop (connections are reused)."""
         return self._thread_loop("call").run_until_complete(self.acall(
             name, variables, request_id=request_id, timeout_s=timeout_s,
-            raise_on_error=raise_on_error))
+            raise_on_error=raise_on_error, sticky_key=sticky_key))
 
     def _thread_loop(self, method: str) -> asyncio.AbstractEventLoop:
         """This thread's private loop; refused inside a running loop (it would block it)."""
@@ -200,23 +190,25 @@ class Runtime:
     def astream(
         self, name: str, variables: Mapping[str, Any] | None = None, *,
         request_id: str | None = None, timeout_s: float | None = None, raise_on_error: bool = True,
+        sticky_key: str | None = None,
     ) -> AsyncIterator[str | CallResult]:
         """Yield text chunks as the model streams them, then the CallResult (see streaming.py)."""
         from promptops.runtime.streaming import stream_call
 
         return stream_call(self, name, variables, request_id=request_id, timeout_s=timeout_s,
-                           raise_on_error=raise_on_error)
+                           raise_on_error=raise_on_error, sticky_key=sticky_key)
 
     def stream(
         self, name: str, variables: Mapping[str, Any] | None = None, *,
         request_id: str | None = None, timeout_s: float | None = None, raise_on_error: bool = True,
+        sticky_key: str | None = None,
     ) -> Iterator[str | CallResult]:
         """Sync twin of `astream`, driven on this thread's private loop."""
         from promptops.runtime.streaming import drive
 
         loop = self._thread_loop("stream")
-        return drive(loop, self.astream(name, variables, request_id=request_id,
-                                        timeout_s=timeout_s, raise_on_error=raise_on_error))
+        return drive(loop, self.astream(name, variables, request_id=request_id, timeout_s=timeout_s,
+                                        raise_on_error=raise_on_error, sticky_key=sticky_key))
 
     async def aclose(self) -> None:
         """Close this loop's provider connections and flush the cache."""

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from promptops.core.config import ProviderConfig
+from promptops.core.errors import ProviderError
 from promptops.core.models import Message, ModelRequest, Usage
 from promptops.core.ports import Provider
 from promptops.core.prompt import PromptFile
@@ -102,7 +103,21 @@ class PromptLike(Protocol):
 class StoreLike(Protocol):
     """The PromptStore surface the runtime needs."""
 
-    def get(self, name: str) -> PromptLike: ...
+    def get(self, name: str, sticky_key: str | None = None) -> PromptLike: ...
+
+
+@dataclass
+class _Call:
+    """Mutable bookkeeping of one call; frozen into a CallResult at the end."""
+
+    resolved: PromptLike
+    request_id: str
+    started: float
+    deadline: float
+    requested_model: str
+    attempts: list[Attempt] = field(default_factory=list)
+    wait_s: float = 0.0
+    last_error: ProviderError | None = None
 
 
 class MetricsSink(Protocol):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import random
 import re
 import threading
 import time
@@ -14,14 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 from promptops.core.errors import ConfigError, VerifyFailedError
 from promptops.core.models import Message
-from promptops.core.registry import BUNDLE_SCHEMA
+from promptops.core.registry import BUNDLE_SCHEMA, canary_bucket, canary_of
 
 if TYPE_CHECKING:
     from promptops.core.prompt import PromptFile, Renderer
-    from promptops.core.registry import Pointer, PointerEntry, Registry
+    from promptops.core.registry import Canary, Pointer, PointerEntry, Registry
+
+log = logging.getLogger("promptops.runtime")
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*")
 _Sig = tuple[int, int, int] | None
+_Arms = tuple["ResolvedPrompt", int, "ResolvedPrompt | None"]  # stable, canary weight, canary
 
 
 def pin_variable(name: str) -> str:
@@ -57,7 +62,7 @@ class ResolvedPrompt:
     name: str
     version: str | None
     env: str
-    source: str  # forced | pointer | disabled | head | bundle
+    source: str  # forced | pointer | canary | disabled | head | bundle
     prompt: PromptFile
     model: str | None
     enabled: bool
@@ -243,24 +248,30 @@ class _BundleSource:
 
 
 class PromptStore:
-    """Loads prompts for one environment; `get` is a stat plus dict lookups when cached."""
+    """Loads prompts for one environment; `get` is a stat plus dict lookups when cached.
+
+    `problems`: (name, version) → why that canary could not be served (stable was, instead).
+    """
 
     def __init__(self, root: str | Path = ".", env: str = "production", *,
                  bundle: str | Path | None = None, ttl_s: float | None = None,
                  environ: Mapping[str, str] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 rng: Callable[[], float] = random.random) -> None:
         self._setup(_BundleSource(Path(bundle), env) if bundle is not None
-                    else _ProjectSource(Path(root), env), ttl_s, environ, clock)
+                    else _ProjectSource(Path(root), env), ttl_s, environ, clock, rng)
 
     def _setup(self, source: _ProjectSource | _BundleSource, ttl_s: float | None,
-               environ: Mapping[str, str] | None, clock: Callable[[], float]) -> None:
+               environ: Mapping[str, str] | None, clock: Callable[[], float],
+               rng: Callable[[], float]) -> None:
         self._source = source
-        self._ttl, self._clock, self._next_check = ttl_s, clock, 0.0
+        self._ttl, self._clock, self._next_check, self._rng = ttl_s, clock, 0.0, rng
+        self.problems: dict[tuple[str, str], str] = {}
         self._environ: Mapping[str, str] = os.environ if environ is None else environ
         self._lock = threading.Lock()
         self._pins: dict[str, str] = {}
         self._versions: dict[tuple[str, str], tuple[PromptFile, _Compiled]] = {}
-        self._resolved: dict[tuple[str, str | None], ResolvedPrompt] = {}
+        self._resolved: dict[tuple[str, str | None], _Arms] = {}
         self._heads: dict[str, _Sig] = {}
         self._sig: _Sig = None
         self._reload(_signature(self._source.watch))
@@ -269,10 +280,11 @@ class PromptStore:
     @classmethod
     def from_bundle(cls, path: str | Path, env: str | None = None, *,
                     ttl_s: float | None = None, environ: Mapping[str, str] | None = None,
-                    clock: Callable[[], float] = time.monotonic) -> PromptStore:
+                    clock: Callable[[], float] = time.monotonic,
+                    rng: Callable[[], float] = random.random) -> PromptStore:
         """Serve from a bundle built by `promptops bundle` (env defaults to the bundle's)."""
         store = cls.__new__(cls)
-        store._setup(_BundleSource(Path(path), env), ttl_s, environ, clock)
+        store._setup(_BundleSource(Path(path), env), ttl_s, environ, clock, rng)
         return store
 
     def _reload(self, sig: _Sig) -> None:
@@ -282,8 +294,12 @@ class PromptStore:
                 self._versions = {}
             self._pointer, self._sig, self._resolved = pointer, sig, {}
 
-    def get(self, name: str) -> ResolvedPrompt:
-        """The prompt version to serve now: forced pin, pointer (or disabled), else the head."""
+    def get(self, name: str, sticky_key: str | None = None) -> ResolvedPrompt:
+        """The version to serve now: forced pin, canary arm, pointer (or disabled), else head.
+
+        During a canary, `sticky_key` (a user or conversation id) keeps a caller on one version;
+        without one, every call draws afresh (the canary's weight is the chance).
+        """
         if self._ttl is None or self._clock() >= self._next_check:
             if self._ttl is not None:
                 self._next_check = self._clock() + self._ttl
@@ -294,12 +310,31 @@ class PromptStore:
         if var is None:
             var = self._pins[name] = pin_variable(name)
         key = (name, self._environ.get(var))
-        hit = self._resolved.get(key)
-        if hit is not None and (hit.version is not None or self._head_fresh(name)):
-            return hit
-        resolved = self._resolve(name, key[1])
-        self._resolved[key] = resolved
-        return resolved
+        arms = self._resolved.get(key)
+        if arms is None or (arms[0].version is None and not self._head_fresh(name)):
+            arms = self._resolved[key] = self._arms(name, key[1])
+        stable, weight, canary = arms
+        if canary is None:
+            return stable
+        draw = canary_bucket(name, sticky_key) if sticky_key is not None else self._rng() * 100
+        return canary if draw < weight else stable
+
+    def _arms(self, name: str, pin: str | None) -> _Arms:
+        stable = self._resolve(name, pin)
+        entry = self._pointer.get(name)
+        canary = canary_of(entry) if pin is None and entry is not None and entry.enabled else None
+        if canary is None:
+            return stable, 0, None
+        try:
+            served = self._serve(name, canary.version, "canary", entry, canary)
+        except Exception as exc:  # a broken canary must never take the stable version down
+            if (name, canary.version) not in self.problems:  # warn once, not once per reload
+                self.problems[(name, canary.version)] = why = (
+                    f"{name}@{canary.version}: canary not served, serving "
+                    f"{stable.version or 'head'}: {getattr(exc, 'what', None) or exc!r}")
+                log.warning("promptops: %s", why)
+            return stable, 0, None
+        return stable, canary.weight, served
 
     def _head_fresh(self, name: str) -> bool:
         return _signature(self._source.head_path(name)) == self._heads.get(name)
@@ -341,14 +376,17 @@ class PromptStore:
             entry.fallback_behavior if entry else None, entry.rollback_version if entry else None,
             entry.rollback_model if entry else None, prompt.behaviour_hash)
 
-    def _serve(self, name: str, version: str, source: str,
-               entry: PointerEntry | None) -> ResolvedPrompt:
+    def _serve(self, name: str, version: str, source: str, entry: PointerEntry | None,
+               canary: Canary | None = None) -> ResolvedPrompt:
         prompt, compiled = self._version(name, version)
         model = prompt.model
         if entry is not None:
-            for v, m, expected in ((entry.prompt_version, entry.model, entry.behaviour_hash),
-                                   (entry.rollback_version, entry.rollback_model,
-                                    entry.rollback_behaviour_hash)):
+            slots: tuple[tuple[str | None, str | None, str | None], ...] = (
+                (entry.prompt_version, entry.model, entry.behaviour_hash),
+                (entry.rollback_version, entry.rollback_model, entry.rollback_behaviour_hash))
+            if canary is not None:  # the canary's own model and hash, not promptVersion's
+                slots = ((canary.version, canary.model, canary.behaviour_hash),)
+            for v, m, expected in slots:
                 if v != version:
                     continue
                 model = m or model

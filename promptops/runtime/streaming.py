@@ -11,10 +11,10 @@ from promptops.core.errors import ProviderError
 from promptops.core.models import Completion, ModelRequest
 from promptops.core.ports import Provider, StreamingProvider
 from promptops.runtime.errors import PromptOpsUnavailable
-from promptops.runtime.result import Attempt, CallResult, Won, error_type_of
+from promptops.runtime.result import Attempt, CallResult, Won, _Call, error_type_of
 
 if TYPE_CHECKING:
-    from promptops.runtime.client import Runtime, _Call
+    from promptops.runtime.client import Runtime
 
 Opened = tuple[AsyncIterator[str | Completion], str | Completion]  # the stream and its 1st item
 
@@ -44,10 +44,11 @@ async def _open(provider: Provider, request: ModelRequest, timeout_s: float) -> 
 async def stream_call(
     rt: Runtime, name: str, variables: Mapping[str, Any] | None, *,
     request_id: str | None, timeout_s: float | None, raise_on_error: bool,
+    sticky_key: str | None = None,
 ) -> AsyncIterator[str | CallResult]:
     """Yield text chunks, then the CallResult; one metrics row, whatever happens."""
     variables = dict(variables or {})
-    call = rt._new_call(name, request_id, timeout_s)
+    call = rt._new_call(name, request_id, timeout_s, sticky_key)
     try:
         opened = await rt._open(call, variables, _open)
     except Exception as exc:

@@ -41,5 +41,5 @@ class Store:
     def __init__(self, *prompts: ResolvedPrompt) -> None:
         self.prompts = {p.name: p for p in prompts}
 
-    def get(self, name: str) -> ResolvedPrompt:
+    def get(self, name: str, sticky_key: str | None = None) -> ResolvedPrompt:
         return self.prompts[name]
