@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,6 +23,7 @@ log = logging.getLogger("promptops.runtime")
 
 BATCH_MAX_ROWS = 500
 BATCH_WINDOW_S = 0.05
+PRUNE_EVERY_S = 60.0  # with retention set: delete expired rows at most once a minute
 SCHEMA_VERSION = 2  # 2: ttft_ms
 
 
@@ -88,6 +89,7 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS requests_prompt_ts ON requests (prompt, timestamp)",
     "CREATE INDEX IF NOT EXISTS requests_model_ts ON requests (model, timestamp)",
     "CREATE INDEX IF NOT EXISTS requests_error_ts ON requests (error_type, timestamp)",
+    "CREATE INDEX IF NOT EXISTS requests_ts ON requests (timestamp)",  # retention pruning
 )
 _INSERT_REQUEST = (
     f"INSERT OR REPLACE INTO requests ({', '.join(COLUMNS)}) "
@@ -160,8 +162,13 @@ class MetricsWriter:
         on_alert: Callable[[RequestMetrics, str], None] | None = None,
         sample_rate: float = 0.0,
         store_content: bool = False,
+        retention_days: float | None = None,
     ) -> None:
         self.path = str(path)
+        # rows (and content samples) older than this are deleted by the writer thread
+        self.retention_days = retention_days
+        self._next_prune = 0.0
+        self._pruned = 0
         self.jsonl_path = Path(jsonl_path) if jsonl_path is not None else None
         self.latency_alert_ms = latency_alert_ms
         self.alert_error_types = frozenset(alert_error_types)
@@ -184,6 +191,12 @@ class MetricsWriter:
         """Rows discarded because the queue was full (or the writer was closed)."""
         with self._lock:
             return self._dropped
+
+    @property
+    def pruned(self) -> int:
+        """Rows (requests and samples) deleted for being older than `retention_days`."""
+        with self._lock:
+            return self._pruned
 
     @property
     def written(self) -> int:
@@ -280,6 +293,7 @@ class MetricsWriter:
                         break
                 if batch:
                     self._process(conn, jsonl, batch)
+                    self._prune(conn)
                 for marker in markers:
                     marker.set()
         finally:
@@ -333,6 +347,22 @@ class MetricsWriter:
                 log.exception("failed to append metrics JSONL")
         for entry in batch:
             self._check_alerts(entry.row)
+
+    def _prune(self, conn: sqlite3.Connection | None) -> None:
+        """Delete rows older than `retention_days` (at most every PRUNE_EVERY_S)."""
+        if conn is None or self.retention_days is None or time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + PRUNE_EVERY_S
+        cutoff = (datetime.now(UTC) - timedelta(days=self.retention_days)).isoformat(
+            timespec="milliseconds").replace("+00:00", "Z")
+        try:
+            with conn:
+                gone = conn.execute("DELETE FROM requests WHERE timestamp < ?", (cutoff,)).rowcount
+                gone += conn.execute("DELETE FROM samples WHERE created < ?", (cutoff,)).rowcount
+            with self._lock:
+                self._pruned += gone
+        except sqlite3.Error:
+            log.exception("failed to prune metrics older than %s", cutoff)
 
     def _write_batch(self, conn: sqlite3.Connection, batch: list[_Entry]) -> None:
         """Insert the batch's rows (and opted-in samples) inside one transaction."""

@@ -303,3 +303,31 @@ def test_a_database_from_before_ttft_gains_the_column(tmp_path: Path) -> None:
     got = sqlite3.connect(path).execute(
         "SELECT ttft_ms, prompt FROM requests WHERE request_id='r-1'").fetchone()
     assert got == (12.5, "support_reply")
+
+
+def test_retention_deletes_old_rows_and_samples(db: Path, writers: list[MetricsWriter],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import promptops.runtime.metrics as metrics
+
+    old = "2020-01-01T00:00:00.000Z"
+    seed = MetricsWriter(db, sample_rate=1.0, store_content=True)  # no retention: keeps all
+    writers.append(seed)
+    seed.record(_row("old", timestamp=old), inputs={"who": "alice"}, output="x")
+    seed.flush()
+    seed.close()
+    conn = sqlite3.connect(db)
+    with conn:  # the sample was created "long ago" too
+        conn.execute("UPDATE samples SET created = ?", (old,))
+    conn.close()
+    assert len(_rows(db)) == 1
+    monkeypatch.setattr(metrics, "PRUNE_EVERY_S", 3600.0)
+    w = MetricsWriter(db, sample_rate=1.0, store_content=True, retention_days=30)
+    writers.append(w)
+    w.record(_row("new"), inputs={"who": "bob"}, output="y")
+    w.flush()
+    assert [r["request_id"] for r in _rows(db)] == ["new"]
+    assert [r["request_id"] for r in _rows(db, "SELECT * FROM samples")] == ["new"]
+    assert w.pruned == 2
+    w.record(_row("old-again", timestamp=old))
+    w.flush()  # pruned at most once per PRUNE_EVERY_S: this one stays until the next round
+    assert {r["request_id"] for r in _rows(db)} == {"new", "old-again"}
