@@ -81,6 +81,35 @@ def _canary(name: str, version: str, to: str, weight: int, override: str | None,
     _emit(result, json_out, text)
 
 
+def _confirm(result: Any, probes: list[str], slo: float, json_out: bool, text: str,
+             debug: bool) -> None:
+    """Wait for the probes; print the rollback with its confirmation; exit 11 when missed."""
+    from promptops.app.confirm import wait_for
+    from promptops.cli.main import fail
+    from promptops.core.errors import SloMissedError
+
+    seen = wait_for(probes, result.name, result.to_version, max(0.0, slo - result.duration_s))
+    total = result.duration_s + seen.seconds
+    text += (f"\n  {'confirmed' if seen.confirmed else 'NOT confirmed'} by "
+             f"{sum(1 for _, s in seen.probes if s == f'serves {seen.version}')}/"
+             f"{len(seen.probes)} probe(s) in {seen.seconds:.3f} s (total {total:.3f} s, "
+             f"SLO {slo:g} s)")
+    text += "".join(f"\n    {url}: {state}" for url, state in seen.probes)
+    if json_out:
+        typer.echo(json.dumps({**asdict(result), "confirmation": asdict(seen)}, indent=1,
+                              default=str))
+    else:
+        typer.echo(text)
+    if not seen.confirmed:
+        missed = SloMissedError(f"{result.name} in {result.env} is rolled back to "
+                                f"{result.to_version}, but not every probe serves it after "
+                                f"{total:.1f} s", why="; ".join(f"{u}: {s}" for u, s in
+                                                                 seen.probes),
+                                fix="check that the applications re-read deploy/ENV.yaml "
+                                "(pointer TTL) or received the new bundle")
+        raise fail(missed, debug)
+
+
 def register(app: typer.Typer) -> None:
     """Add promote, rollback and drill to the CLI."""
     from promptops.cli.main import fail
@@ -182,6 +211,11 @@ def register(app: typer.Typer) -> None:
             "before the current one, from this environment's events).")] = None,
         yank: Annotated[bool, typer.Option(help="Also block the current version in ENV so it "
                                            "cannot be promoted again.")] = False,
+        probe: Annotated[list[str] | None, typer.Option(
+            metavar="URL", help="A runtime status endpoint (promptops.runtime.serve_status); "
+            "wait until every probe serves the target. Repeatable.")] = None,
+        slo: Annotated[float, typer.Option(
+            metavar="SECONDS", help="How long --probe waits before exit 11.")] = 300.0,
         no_push: NoPush = False,
         dry_run: DryRun = False,
         json_out: Json = False,
@@ -201,6 +235,8 @@ def register(app: typer.Typer) -> None:
           promptops rollback customer-support-router --env production --reason "wrong queues"
           promptops rollback customer-support-router --env production --to 1.1.0 --reason INC-42
           promptops rollback customer-support-router --env production --yank --reason "leaks PII"
+          promptops rollback customer-support-router --env production --reason INC-42 \\
+            --probe http://app-1:8080/promptops/status --probe http://app-2:8080/promptops/status
 
         \b
         A target whose model is retired is not refused, only warned about. While a canary runs
@@ -211,11 +247,14 @@ def register(app: typer.Typer) -> None:
         Exit codes: 0 done (or --dry-run) · 2 bad input, no reason, nothing deployed or no
         previous version · 6 conflict: the lock is held, the upstream changed deploy/ENV.yaml,
         or the push was rejected (the local commit stays) · 8 target not released, yanked,
-        blocked or its snapshot hash mismatches.
+        blocked or its snapshot hash mismatches · 11 rolled back, but the probes did not all
+        serve the target within --slo.
         """
+        from promptops.app.confirm import check_probes
         from promptops.app.deploy import rollback
 
         try:
+            check_probes(probe or ())
             result = rollback(Path.cwd(), name, env, to=to, reason=reason, yank=yank,
                               dry_run=dry_run, push=not no_push)
         except Exception as exc:
@@ -228,7 +267,10 @@ def register(app: typer.Typer) -> None:
         if result.commit:
             text += f"\n  commit {result.commit[:12]} · " + _push_line(
                 result.pushed, result.upstream, no_push)
-        _emit(result, json_out, text)
+        if not probe or dry_run:
+            _emit(result, json_out, text)
+            return
+        _confirm(result, probe, slo, json_out, text, debug)
 
     @app.command("drill")
     def drill_command(

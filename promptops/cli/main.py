@@ -24,7 +24,8 @@ Exit codes:
   7  policy denied (not released, blocked, not served or soaked in the previous env,
      a pre-release where finals are required, a retired model)
   8  verify failed (hashes, tags or pointers)
-  9  no change to version                    10 bump level smaller than the contract change"""
+  9  no change to version                    10 bump level smaller than the contract change
+  11 rolled back, but the --probe applications did not confirm it within --slo"""
 
 app = typer.Typer(
     name="promptops",

@@ -145,3 +145,9 @@ class BumpTooSmallError(RegistryError):
     """The declared bump level is smaller than the contract change requires."""
 
     exit_code = 10
+
+
+class SloMissedError(RegistryError):
+    """The change was made, but the probes did not confirm it within the SLO."""
+
+    exit_code = 11

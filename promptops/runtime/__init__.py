@@ -18,11 +18,13 @@ _EXPORTS = {
     "MetricsWriter": "promptops.runtime.metrics",
     "RequestMetrics": "promptops.runtime.metrics",
     "Telemetry": "promptops.runtime.telemetry",
+    "store_status": "promptops.runtime.status",
+    "serve_status": "promptops.runtime.status",
 }
 
 __all__ = [  # noqa: RUF022 - grouped by module, like _EXPORTS
     "PromptStore", "ResolvedPrompt", "Runtime", "CallResult", "PromptOpsUnavailable",
-    "MetricsWriter", "RequestMetrics", "Telemetry",
+    "MetricsWriter", "RequestMetrics", "Telemetry", "store_status", "serve_status",
 ]
 
 

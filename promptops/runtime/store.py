@@ -300,6 +300,14 @@ class PromptStore:
         During a canary, `sticky_key` (a user or conversation id) keeps a caller on one version;
         without one, every call draws afresh (the canary's weight is the chance).
         """
+        stable, weight, canary = self.serving(name)
+        if canary is None:
+            return stable
+        draw = canary_bucket(name, sticky_key) if sticky_key is not None else self._rng() * 100
+        return canary if draw < weight else stable
+
+    def serving(self, name: str) -> _Arms:
+        """(stable, canary weight, canary or None) as `get` chooses between them now."""
         if self._ttl is None or self._clock() >= self._next_check:
             if self._ttl is not None:
                 self._next_check = self._clock() + self._ttl
@@ -313,11 +321,11 @@ class PromptStore:
         arms = self._resolved.get(key)
         if arms is None or (arms[0].version is None and not self._head_fresh(name)):
             arms = self._resolved[key] = self._arms(name, key[1])
-        stable, weight, canary = arms
-        if canary is None:
-            return stable
-        draw = canary_bucket(name, sticky_key) if sticky_key is not None else self._rng() * 100
-        return canary if draw < weight else stable
+        return arms
+
+    def deployed(self) -> tuple[str, ...]:
+        """The prompts this environment's pointer names."""
+        return tuple(sorted(self._pointer.prompts))
 
     def _arms(self, name: str, pin: str | None) -> _Arms:
         stable = self._resolve(name, pin)
