@@ -22,6 +22,7 @@ _SUITE_KEYS = {
 }
 _GATE_KEYS = {"baseline", "env", "margin", "tolerance", "on_inconclusive"}
 _DEFAULT_KEYS = {"criteria", "threshold", "tags"}
+CRITICAL_TAG = "critical"  # such a case must pass (every repeat) unless `required: false`
 _CASE_KEYS = {
     "id", "input", "expected", "criteria", "tags", "threshold", "required", "description",
     "cluster", "metadata",
@@ -136,11 +137,12 @@ def parse_case(
         raise _err(f"case {cid!r} has two criteria named {dupes}", here,
                    "give each criterion a distinct `name:`")
     threshold = _fraction(raw, "threshold", here) if "threshold" in raw else default_threshold
-    required = raw.get("required", False)
+    tags = tuple(dict.fromkeys(default_tags + _tags(raw.get("tags"), here)))
+    # DESIGN §5: "required/critical cases" are one thing; `required: false` can still opt out
+    required = raw.get("required", CRITICAL_TAG in tags)
     if not isinstance(required, bool):
         raise _err("`required` must be true or false", where_of(raw, "required", here),
                    "write `required: true`")
-    tags = tuple(dict.fromkeys(default_tags + _tags(raw.get("tags"), here)))
     chash = content_hash({"input": inputs, "expected": expected,
                           "criteria": [dict(c) for c in merged], "threshold": threshold})
     cluster = raw.get("cluster")

@@ -507,3 +507,14 @@ def test_sample_below_one_is_an_error() -> None:
     with pytest.raises(ConfigError) as info:
         select_cases(CASES, sample=0)
     assert info.value.what == "--sample must be at least 1"
+
+
+def test_a_critical_tag_makes_a_case_required_unless_it_says_otherwise() -> None:
+    suite = with_cases("""\
+        - {id: a, input: {ticket: one}, expected: billing, tags: [billing, critical]}
+        - {id: b, input: {ticket: two}, expected: tech, tags: [critical], required: false}
+        - {id: c, input: {ticket: three}, expected: tech, tags: [tech]}
+        - {id: d, input: {ticket: four}, expected: tech, required: true}
+        """)
+    assert [(c.id, c.required) for c in suite.cases] == [
+        ("a", True), ("b", False), ("c", False), ("d", True)]
