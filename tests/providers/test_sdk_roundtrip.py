@@ -7,27 +7,20 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from provider_fakes import KEY, KINDS, Provider, make
 
-from promptops.core.config import ProviderConfig
 from promptops.core.errors import ProviderError
 from promptops.core.models import Completion, Message, ModelRequest, ToolCall
-from promptops.providers.anthropic_provider import AnthropicProvider
-from promptops.providers.openai_http import OpenAIHttpProvider
-from promptops.providers.openai_provider import OpenAIProvider
 from promptops.providers.retry import RetryPolicy, call_with_retries
 from promptops.testing import FakeReply, FakeServer, Fault
 
 T = TypeVar("T")
-KEY = "sk-ant-api03-TOPSECRETKEYVALUE0123456789abcdef"
 TOOL = {
     "name": "get_weather",
     "description": "Weather for a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
 }
 
-Provider = AnthropicProvider | OpenAIProvider | OpenAIHttpProvider
-# "http" = an openai-compatible provider on the aiohttp transport (no SDK); same wire, same rules.
-KINDS = ["anthropic", "openai", "http"]
 
 
 @pytest.fixture
@@ -35,19 +28,6 @@ def srv() -> Iterator[FakeServer]:
     with FakeServer() as server:
         yield server
 
-
-def make(srv: FakeServer, kind: str, timeout_s: float = 5.0) -> Provider:
-    if kind == "anthropic":
-        cfg = ProviderConfig("anthropic", "anthropic", base_url=srv.anthropic_base_url,
-                             api_key_env="ANTHROPIC_API_KEY", timeout_s=timeout_s)
-        return AnthropicProvider(cfg, KEY)
-    if kind == "http":
-        cfg = ProviderConfig("compat", "openai-compatible", base_url=srv.openai_base_url,
-                             api_key_env="COMPAT_API_KEY", timeout_s=timeout_s)
-        return OpenAIHttpProvider(cfg, KEY)
-    cfg = ProviderConfig(kind, kind, base_url=srv.openai_base_url,
-                         api_key_env="OPENAI_API_KEY", timeout_s=timeout_s)
-    return OpenAIProvider(cfg, KEY)
 
 
 def with_provider(prov: Provider, fn: Callable[[Provider], Awaitable[T]]) -> T:

@@ -8,20 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from provider_fakes import KEY, KINDS, make
 
-from promptops.core.config import ProviderConfig
 from promptops.core.errors import ProviderError
 from promptops.core.models import Completion, Message, ModelRequest
 from promptops.core.ports import StreamingProvider
-from promptops.providers.anthropic_provider import AnthropicProvider
-from promptops.providers.openai_http import OpenAIHttpProvider
-from promptops.providers.openai_provider import OpenAIProvider
 from promptops.providers.python_provider import PythonProvider
 from promptops.testing import FakeReply, FakeServer, Fault
 
-KEY = "sk-ant-api03-TOPSECRETKEYVALUE0123456789abcdef"
-KINDS = ["anthropic", "openai", "http"]
-Provider = AnthropicProvider | OpenAIProvider | OpenAIHttpProvider
 Items = list[str | Completion]
 
 
@@ -30,19 +24,6 @@ def srv() -> Iterator[FakeServer]:
     with FakeServer() as server:
         yield server
 
-
-def make(srv: FakeServer, kind: str, timeout_s: float = 5.0) -> Provider:
-    if kind == "anthropic":
-        cfg = ProviderConfig("anthropic", "anthropic", base_url=srv.anthropic_base_url,
-                             api_key_env="ANTHROPIC_API_KEY", timeout_s=timeout_s)
-        return AnthropicProvider(cfg, KEY)
-    if kind == "http":
-        cfg = ProviderConfig("compat", "openai-compatible", base_url=srv.openai_base_url,
-                             api_key_env="COMPAT_API_KEY", timeout_s=timeout_s)
-        return OpenAIHttpProvider(cfg, KEY)
-    cfg = ProviderConfig("openai", "openai", base_url=srv.openai_base_url,
-                         api_key_env="OPENAI_API_KEY", timeout_s=timeout_s)
-    return OpenAIProvider(cfg, KEY)
 
 
 REQUEST = ModelRequest(model="m-1", messages=(Message("system", "Be terse."),
