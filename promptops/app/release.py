@@ -28,6 +28,7 @@ from promptops.core.models import CaseRun, RunMeta
 from promptops.core.registry import ChangelogEntry, Event, PromptRecord, event_id, tag_name
 from promptops.core.versioning import parse_version
 from promptops.storage.atomic import atomic_write
+from promptops.storage.git_remote import GitRemote
 from promptops.storage.git_repo import GitRepo
 from promptops.storage.project import (
     display,
@@ -231,6 +232,12 @@ def release(root: Path, name: str, version: str | None = None, *, suite: Path | 
                 return _publish(repo, sync, replace(repaired, upstream=sync.label))
         entry = _check_version(repo, record, name, version)
         assert record is not None and version is not None
+        if sync.upstream is not None and GitRemote(repo).tag_exists(
+                sync.upstream, tag_name(name, version)):  # before paying for an eval
+            raise TagExistsError(f"{name}@{version} is already released on "
+                                 f"{sync.upstream.label}", where=tag_name(name, version),
+                                 fix="git fetch --tags; release tags are never moved, so bump "
+                                 "and release the next version")
         text = store.read_snapshot(name, version)
         prompt = load_prompt(repo.root, f"{name}@{version}")
         if (store.file_hash(text), prompt.behaviour_hash) != (entry.file_hash,

@@ -122,6 +122,20 @@ class GitRemote:
             raise ConflictError(f"the push to {up.label} was rejected", where=up.label, why=why)
         raise RemoteUnreachableError(f"git push {up.remote} failed", where=up.label, why=why)
 
+    def tag_exists(self, up: Upstream, tag: str, timeout: float = NETWORK_TIMEOUT_S) -> bool:
+        """Whether `remote` has refs/tags/<tag> (asked directly: a fetch may not bring it)."""
+        try:
+            proc = self.repo.run("ls-remote", "--tags", up.remote, f"refs/tags/{tag}",
+                                 timeout=timeout)
+        except ConflictError as exc:  # run()'s timeout
+            raise RemoteUnreachableError(f"git ls-remote {up.remote} did not finish",
+                                         where=up.label, why=exc.why) from None
+        if proc.returncode != 0:
+            raise RemoteUnreachableError(
+                f"git ls-remote {up.remote} failed", where=up.label,
+                why=trim_output(proc.stderr.decode(errors="replace")) or "no answer")
+        return bool(proc.stdout.strip())
+
     def rebase(self, up: Upstream) -> bool:
         """Replay the local commits on the fetched upstream (local edits stashed and restored);
         False, with everything as it was, when git cannot do it cleanly."""

@@ -336,3 +336,20 @@ def test_rollback_with_local_edits_rebases_and_keeps_them(
     assert (proj.root / "scratch.txt").read_text() == "work in progress\n"
     assert "scratch.txt" in git(proj.root, "status", "--porcelain")
     assert "scratch.txt" not in git(proj.root, "show", "--name-only", "HEAD")
+
+
+def test_a_tag_already_on_the_remote_refuses_before_the_eval(repo: Path,
+                                                             project: Project) -> None:
+    bare = add_origin(repo)
+    other = bare.parent / "carol"
+    git(bare.parent, "clone", "-q", str(bare), str(other))
+    git(other, "config", "user.name", "Carol")
+    git(other, "config", "user.email", "carol@example.com")
+    git(other, "commit", "-q", "--allow-empty", "-m", "never on a branch")
+    git(other, "tag", TAG)
+    git(other, "push", "-q", "origin", f"refs/tags/{TAG}")  # the tag only, not the commit's branch
+    before = head(repo)
+    out = project.run("release", "router")
+    assert out.exit_code == 5, out.output  # type: ignore[attr-defined]
+    assert "already released on origin/main" in out.output  # type: ignore[attr-defined]
+    assert project.server.requests == [] and head(repo) == before
