@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -16,34 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 from promptops.core.errors import ConfigError, VerifyFailedError
 from promptops.core.models import Message
-from promptops.core.registry import BUNDLE_SCHEMA, canary_bucket, canary_of
+from promptops.core.registry import canary_bucket, canary_of
+from promptops.runtime.sources import BundleSource, ProjectSource, Sig, bare_hash, signature
 
 if TYPE_CHECKING:
     from promptops.core.prompt import PromptFile, Renderer
-    from promptops.core.registry import Canary, Pointer, PointerEntry, Registry
+    from promptops.core.registry import Canary, PointerEntry
 
 log = logging.getLogger("promptops.runtime")
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*")
-_Sig = tuple[int, int, int] | None
 _Arms = tuple["ResolvedPrompt", int, "ResolvedPrompt | None"]  # stable, canary weight, canary
 
 
 def pin_variable(name: str) -> str:
     """The environment variable that force-pins a prompt: PROMPTOPS_PIN_<NAME>."""
     return "PROMPTOPS_PIN_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
-
-
-def _bare_hash(value: str | None) -> str | None:
-    return value.removeprefix("sha256:") if value else None
-
-
-def _signature(path: Path) -> _Sig:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 class _Compiled:
@@ -106,147 +93,6 @@ class ResolvedPrompt:
         return out
 
 
-def _parse(text: str, shown: str, name: str) -> PromptFile:
-    from promptops.core.prompt import parse_prompt
-    from promptops.core.yamlsource import parse_yaml
-
-    prompt = parse_prompt(parse_yaml(text, shown), shown)
-    if prompt.name != name:
-        raise VerifyFailedError(f"{shown} says `name: {prompt.name}`, expected {name!r}",
-                                fix="restore the file from git")
-    return prompt
-
-
-class _ProjectSource:
-    """Pointer, registry, snapshots and heads read from a project checkout."""
-
-    def __init__(self, root: Path, env: str) -> None:
-        from promptops.storage.registry_store import RegistryStore
-
-        self.files = RegistryStore(root)
-        self.watch = self.files.pointer_path(env)
-        self.env = env
-        self._registry: Registry | None = None
-        self._registry_sig: _Sig = None
-
-    def load_pointer(self) -> Pointer:
-        return self.files.load_pointer(self.env)
-
-    def _reg(self) -> Registry:
-        sig = _signature(self.files.registry_path)
-        if self._registry is None or sig != self._registry_sig:
-            self._registry, self._registry_sig = self.files.load_registry(), sig
-        return self._registry
-
-    def versions(self, name: str) -> tuple[str, ...]:
-        record = self._reg().get(name)
-        return record.versions() if record else ()
-
-    def load_version(self, name: str, version: str) -> PromptFile:
-        record = self._reg().get(name)
-        entry = record.entry(version) if record else None
-        shown = f"prompts/{name}/versions/{version}.yaml"
-        if entry is None:
-            raise VerifyFailedError(f"{name}@{version} is not in prompts/registry.yaml",
-                                    why="an unrecorded snapshot cannot be verified",
-                                    fix="pin or deploy a version `promptops bump` recorded")
-        text = self.files.read_snapshot(name, version)
-        if self.files.file_hash(text) != entry.file_hash:
-            raise VerifyFailedError(f"{shown} does not match the registry's fileHash",
-                                    why="a released snapshot was edited; it will not be served",
-                                    fix=f"restore it: git checkout -- {shown}")
-        prompt = _parse(text, shown, name)
-        if _bare_hash(entry.behaviour_hash) not in (None, prompt.behaviour_hash):
-            raise VerifyFailedError(f"{shown}: behaviour hash differs from the registry",
-                                    fix=f"restore it: git checkout -- {shown}")
-        return prompt
-
-    def head(self, name: str) -> tuple[PromptFile, _Sig] | None:
-        path = self.head_path(name)
-        sig = _signature(path)
-        if sig is None:
-            return None
-        return _parse(path.read_bytes().decode("utf-8"), f"prompts/{name}/prompt.yaml", name), sig
-
-    def head_path(self, name: str) -> Path:
-        return self.files.root / "prompts" / name / "prompt.yaml"
-
-    def known(self) -> list[str]:
-        heads = {p.parent.name for p in (self.files.root / "prompts").glob("*/prompt.yaml")}
-        return sorted(heads | set(self.load_pointer().prompts))
-
-
-class _BundleSource:
-    """Pointer entries and snapshot texts read from one bundle JSON file."""
-
-    def __init__(self, path: Path, env: str | None) -> None:
-        self.watch, self.shown, self.env = path, str(path), env or ""
-        self.data: dict[str, Any] = {}
-        self.snapshots: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def _read(self) -> dict[str, Any]:
-        from promptops.storage.registry_store import RegistryStore
-
-        try:
-            data = json.loads(self.watch.read_bytes().decode("utf-8"))
-        except FileNotFoundError:
-            raise ConfigError("bundle not found", where=self.shown,
-                              fix="build it: promptops bundle --env production") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"unreadable bundle: {exc}", where=self.shown,
-                              fix="rebuild it with `promptops bundle`") from None
-        if not isinstance(data, dict) or data.get("schema") != BUNDLE_SCHEMA:
-            raise ConfigError("not a promptops bundle (or a newer schema)", where=self.shown,
-                              fix=f"rebuild it with this promptops (schema {BUNDLE_SCHEMA})")
-        self.env = self.env or str(data.get("env"))
-        if data.get("env") != self.env:
-            raise ConfigError(f"bundle is for environment {data.get('env')!r}, not {self.env!r}",
-                              where=self.shown, fix="build it with `promptops bundle --env "
-                              f"{self.env}` or use PromptStore.from_bundle(path)")
-        snapshots: dict[tuple[str, str], dict[str, Any]] = {}
-        for name, item in (data.get("prompts") or {}).items():
-            for version, snap in (item.get("snapshots") or {}).items():
-                if RegistryStore.file_hash(snap["text"]) != snap.get("fileHash"):
-                    raise VerifyFailedError(f"bundle snapshot {name}@{version} does not match "
-                                            "its fileHash", where=self.shown,
-                                            fix="rebuild the bundle from a verified checkout")
-                snapshots[(name, version)] = snap
-        self.data, self.snapshots = data, snapshots
-        return data
-
-    def load_pointer(self) -> Pointer:
-        from promptops.core.registry import Pointer
-        from promptops.storage.registry_store import pointer_entry_from
-
-        data = self._read()
-        entries = {name: pointer_entry_from(item["pointer"], f"{self.shown}: {name}")
-                   for name, item in (data.get("prompts") or {}).items()}
-        return Pointer(env=self.env, prompts=entries)
-
-    def versions(self, name: str) -> tuple[str, ...]:
-        return tuple(v for n, v in self.snapshots if n == name)
-
-    def load_version(self, name: str, version: str) -> PromptFile:
-        snap = self.snapshots.get((name, version))
-        if snap is None:
-            raise VerifyFailedError(f"{name}@{version} is not in the bundle", where=self.shown,
-                                    fix="rebuild the bundle: promptops bundle --env " + self.env)
-        prompt = _parse(snap["text"], f"{self.shown}: {name}@{version}", name)
-        if _bare_hash(snap.get("behaviorHash")) not in (None, prompt.behaviour_hash):
-            raise VerifyFailedError(f"bundle snapshot {name}@{version}: behaviour hash differs",
-                                    where=self.shown, fix="rebuild the bundle")
-        return prompt
-
-    def head(self, name: str) -> tuple[PromptFile, _Sig] | None:
-        return None
-
-    def head_path(self, name: str) -> Path:
-        return self.watch
-
-    def known(self) -> list[str]:
-        return sorted(self.data.get("prompts") or {})
-
-
 class PromptStore:
     """Loads prompts for one environment; `get` is a stat plus dict lookups when cached.
 
@@ -258,10 +104,10 @@ class PromptStore:
                  environ: Mapping[str, str] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  rng: Callable[[], float] = random.random) -> None:
-        self._setup(_BundleSource(Path(bundle), env) if bundle is not None
-                    else _ProjectSource(Path(root), env), ttl_s, environ, clock, rng)
+        self._setup(BundleSource(Path(bundle), env) if bundle is not None
+                    else ProjectSource(Path(root), env), ttl_s, environ, clock, rng)
 
-    def _setup(self, source: _ProjectSource | _BundleSource, ttl_s: float | None,
+    def _setup(self, source: ProjectSource | BundleSource, ttl_s: float | None,
                environ: Mapping[str, str] | None, clock: Callable[[], float],
                rng: Callable[[], float]) -> None:
         self._source = source
@@ -272,9 +118,9 @@ class PromptStore:
         self._pins: dict[str, str] = {}
         self._versions: dict[tuple[str, str], tuple[PromptFile, _Compiled]] = {}
         self._resolved: dict[tuple[str, str | None], _Arms] = {}
-        self._heads: dict[str, _Sig] = {}
-        self._sig: _Sig = None
-        self._reload(_signature(self._source.watch))
+        self._heads: dict[str, Sig] = {}
+        self._sig: Sig = None
+        self._reload(signature(self._source.watch))
         self.env: str = self._source.env
 
     @classmethod
@@ -284,13 +130,13 @@ class PromptStore:
                     rng: Callable[[], float] = random.random) -> PromptStore:
         """Serve from a bundle built by `promptops bundle` (env defaults to the bundle's)."""
         store = cls.__new__(cls)
-        store._setup(_BundleSource(Path(path), env), ttl_s, environ, clock, rng)
+        store._setup(BundleSource(Path(path), env), ttl_s, environ, clock, rng)
         return store
 
-    def _reload(self, sig: _Sig) -> None:
+    def _reload(self, sig: Sig) -> None:
         with self._lock:
             pointer = self._source.load_pointer()
-            if isinstance(self._source, _BundleSource):
+            if isinstance(self._source, BundleSource):
                 self._versions = {}
             self._pointer, self._sig, self._resolved = pointer, sig, {}
 
@@ -311,7 +157,7 @@ class PromptStore:
         if self._ttl is None or self._clock() >= self._next_check:
             if self._ttl is not None:
                 self._next_check = self._clock() + self._ttl
-            sig = _signature(self._source.watch)
+            sig = signature(self._source.watch)
             if sig != self._sig:
                 self._reload(sig)
         var = self._pins.get(name)
@@ -345,7 +191,7 @@ class PromptStore:
         return stable, canary.weight, served
 
     def _head_fresh(self, name: str) -> bool:
-        return _signature(self._source.head_path(name)) == self._heads.get(name)
+        return signature(self._source.head_path(name)) == self._heads.get(name)
 
     def _version(self, name: str, version: str) -> tuple[PromptFile, _Compiled]:
         cached = self._versions.get((name, version))
@@ -365,7 +211,7 @@ class PromptStore:
                                   why=f"known: {', '.join(self._source.versions(name)) or 'none'}",
                                   fix=f"unset {pin_variable(name)} or pin a recorded version")
             return self._serve(name, pin, "forced", entry)
-        bundled = isinstance(self._source, _BundleSource)
+        bundled = isinstance(self._source, BundleSource)
         if entry is not None and entry.prompt_version is not None:
             source = "disabled" if not entry.enabled else "bundle" if bundled else "pointer"
             return self._serve(name, entry.prompt_version, source, entry)
@@ -398,7 +244,7 @@ class PromptStore:
                 if v != version:
                     continue
                 model = m or model
-                if _bare_hash(expected) not in (None, prompt.behaviour_hash):
+                if bare_hash(expected) not in (None, prompt.behaviour_hash):
                     raise VerifyFailedError(
                         f"{name}@{version}: behaviour hash differs from deploy/{self.env}.yaml",
                         why=f"pointer {expected}, snapshot {prompt.behaviour_hash}",
