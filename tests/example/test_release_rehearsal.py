@@ -5,7 +5,8 @@ copy of the example, in a temporary git repo, runs the same commands with the `a
 provider pointed at the fake server, which answers each ticket with its expected queue and
 reports Anthropic-like token usage (1.6k prompt tokens, cached only when the request asks).
 It proves the example as committed can pass its own gate, including the cost threshold, and
-goes through release → promote → bump → release → rollback → drill → verify.
+goes through release → promote → bump → release → rollback → drill → verify. It starts from
+the committed prompt, suite and config with a fresh history, so real releases do not break it.
 """
 
 from __future__ import annotations
@@ -63,9 +64,11 @@ class AnthropicLike:
 def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
             fake_server: FakeServer) -> Path:
     root = tmp_path / "example"
-    for part in ("prompts", "suites", "baselines", "deploy"):
-        shutil.copytree(REPO / part, root / part,
-                        ignore=shutil.ignore_patterns("__pycache__", "scorecards"))
+    # the committed prompt, suite and config; not its release history, which part 8 of the
+    # release-flow issue will change (this test must keep working after real releases)
+    for part in ("prompts", "suites", "baselines"):
+        shutil.copytree(REPO / part, root / part, ignore=shutil.ignore_patterns(
+            "__pycache__", "scorecards", "versions", "registry.yaml"))
     config = yaml.safe_load((REPO / "promptops.yaml").read_text())
     config["providers"]["anthropic"]["base_url"] = fake_server.anthropic_base_url
     del config["providers"]["anthropic"]["rpm"]  # the real account's limit; not the fake's
@@ -79,15 +82,16 @@ def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     git(root, "config", "user.email", "ada@example.com")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "the example project")
+    bump(root, NAME, "minor", "First release")
     fake_server.responder = AnthropicLike()
     return root
 
 
 def test_the_example_passes_its_gate_and_goes_through_the_flow(
         example: Path, fake_server: FakeServer) -> None:
-    first = release(example, NAME)  # the latest bumped candidate, on the prompt's own model
+    first = release(example, NAME)  # the bumped candidate, on the prompt's own model
     assert first.exit_code == 0, first.reasons
-    assert first.version == "0.2.0" and first.model == "anthropic:claude-sonnet-5-5"
+    assert first.version == "0.1.0" and first.model == "anthropic:claude-sonnet-5-5"
     assert first.pass_rate == 1.0 and first.cases == 78
     card = yaml.safe_load((example / first.scorecard_path).read_text())["summary"]["models"][0]
     cost = next(c for c in card["checks"] if c["name"] == "cost_per_case_usd")
@@ -96,8 +100,8 @@ def test_the_example_passes_its_gate_and_goes_through_the_flow(
     assert body["model"] == "claude-sonnet-5-5" and body["temperature"] == 0
     assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
 
-    promote(example, NAME, "0.2.0", "staging")
-    promote(example, NAME, "0.2.0", "production")
+    promote(example, NAME, "0.1.0", "staging")
+    promote(example, NAME, "0.1.0", "production")
     prompt = example / "prompts" / NAME / "prompt.yaml"
     prompt.write_text(prompt.read_text().replace(
         "You do not answer the customer.", "You never answer the customer."))
@@ -105,16 +109,16 @@ def test_the_example_passes_its_gate_and_goes_through_the_flow(
     bump(example, NAME, "patch", "Firmer wording")
     second = release(example, NAME)
     assert second.exit_code == 0, second.reasons
-    assert (second.version, second.baseline, second.verdict) == ("0.2.1", "0.2.0", "PASS")
-    promote(example, NAME, "0.2.1", "staging")
-    promote(example, NAME, "0.2.1", "production")
+    assert (second.version, second.baseline, second.verdict) == ("0.1.1", "0.1.0", "PASS")
+    promote(example, NAME, "0.1.1", "staging")
+    promote(example, NAME, "0.1.1", "production")
     back = rollback(example, NAME, "production", reason="rehearsal")
-    assert (back.from_version, back.to_version) == ("0.2.1", "0.2.0")
+    assert (back.from_version, back.to_version) == ("0.1.1", "0.1.0")
     drilled = drill(example, NAME, "staging")
     assert drilled.verdict == "pass", drilled.reasons
     report = verify(example)
     assert report.ok, report.problems
-    assert report.versions == 3 and report.pointers == 2  # 0.1.0, 0.2.0, 0.2.1
+    assert report.versions == 2 and report.pointers == 2
 
 
 def test_without_the_prompt_cache_the_example_misses_its_cost_threshold(example: Path) -> None:
