@@ -223,7 +223,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Move an environment back to the previously deployed version: no eval, one commit.
 
-        Works with a dirty tree: it commits only deploy/ENV.yaml and its event file. When the
+        Works with a dirty tree: it commits only deploy/ENV.yaml and its event file (and, for
+        production, the registry's `deployed`). When the
         branch has an upstream it fetches and pushes the commit, but works offline: an
         unreachable remote only warns (the commit stays local; `git push` later). A branch
         behind its upstream is refused (exit 6) only if the upstream changed deploy/ENV.yaml;
