@@ -38,15 +38,12 @@ def resolved(model: str | None = A, *, enabled: bool = True, fallback: str | Non
                           fallback, None, rollback_model, prompt.behaviour_hash)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeServer]:
-    with FakeServer() as srv:
-        yield srv
-
-
 @pytest.fixture
-def srv(server: FakeServer) -> FakeServer:
+def srv(fake_server_session: FakeServer) -> FakeServer:
+    """The session's fake server, reset, with this module's responder and no latency."""
+    server = fake_server_session
     server.reset()
+    server.latency_ms = 0
     server.responder = lambda req: FakeReply(text=f"{req.model}: {req.last_user_text}",
                                              input_tokens=7, output_tokens=3)
     return server

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,15 +61,12 @@ class Env:
         return out
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeServer]:
-    with FakeServer() as srv:
-        yield srv
-
-
 @pytest.fixture
-def srv(server: FakeServer) -> FakeServer:
+def srv(fake_server_session: FakeServer) -> FakeServer:
+    """The session's fake server, reset, with this module's responder and no latency."""
+    server = fake_server_session
     server.reset()
+    server.latency_ms = 0
     server.responder = lambda req: FakeReply(text=f"{req.model} says hello {req.last_user_text}",
                                              input_tokens=7, output_tokens=5)
     return server
